@@ -1,0 +1,84 @@
+"""The ``ItemHub`` eventsourcing Application and how it is configured."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import (
+    ImmutableAggregateProtocol,
+    MutableAggregateProtocol,
+)
+from eventsourcing.utils import Environment
+
+from itemhub.config import DatabaseTarget
+from itemhub.events import EmailClaim, Item, SuperuserRoster, User
+
+RECORDER_TOPIC = "itemhub.commands.sqlite_recorder:NotifyingSQLiteApplicationRecorder"
+
+
+class ItemHub(Application[UUID]):
+    """The event store of items and users, with snapshots every 50 events."""
+
+    name = "ItemHub"
+    snapshotting_intervals: ClassVar[
+        dict[
+            type[ImmutableAggregateProtocol[Any]] | type[MutableAggregateProtocol[Any]],
+            int,
+        ]
+    ] = {
+        Item: 50,
+        User: 50,
+        EmailClaim: 50,
+        SuperuserRoster: 50,
+    }
+
+    def construct_env(
+        self, name: str, env: Mapping[str, str] | None = None
+    ) -> Environment:
+        """Use only the given settings: ItemHub never configures from os.environ."""
+        merged: dict[str, str] = dict(type(self).env)
+        merged["IS_SNAPSHOTTING_ENABLED"] = "y"
+        merged.update(env or {})
+        return Environment(name, merged)
+
+
+def store_env(target: DatabaseTarget, *, create_table: bool) -> dict[str, str]:
+    """The eventsourcing settings for a database target."""
+    env: dict[str, str] = {"CREATE_TABLE": "y" if create_table else "n"}
+    if target.kind == "sqlite":
+        assert target.events_path is not None
+        env |= {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(target.events_path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+            "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
+        }
+    else:
+        env |= {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": target.dbname,
+            "POSTGRES_HOST": target.host,
+            "POSTGRES_PORT": str(target.port),
+            "POSTGRES_USER": target.user,
+            "POSTGRES_PASSWORD": target.password,
+            # Each subscription pins one pooled connection (one per projection).
+            "POSTGRES_POOL_SIZE": "8",
+            "POSTGRES_MAX_OVERFLOW": "16",
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        }
+    return env
+
+
+def open_store(target: DatabaseTarget, *, create_table: bool) -> ItemHub:
+    """Construct the application on a database target."""
+    return ItemHub(env=store_env(target, create_table=create_table))
+
+
+def head_position(app: ItemHub) -> int:
+    """The position of the newest event in the log (0 when empty)."""
+    return app.recorder.max_notification_id() or 0

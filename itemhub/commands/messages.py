@@ -1,0 +1,172 @@
+"""Commands: one frozen dataclass each, named in the imperative."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from uuid import UUID, uuid4
+
+from itemhub.events import Channel
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Context:
+    """Who sends a command, through which channel, as part of which request."""
+
+    actor_id: UUID
+    channel: Channel
+    correlation_id: UUID = field(default_factory=uuid4)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Command:
+    """Base: a retry with the same ``command_id`` appends nothing twice."""
+
+    command_id: UUID = field(default_factory=uuid4)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VersionedCommand(Command):
+    """A change to an existing aggregate; ``expected_version`` guards staleness."""
+
+    expected_version: int | None = None
+
+
+# --- items -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CreateItem(Command):
+    """Create an item; position ``None`` appends it to the column."""
+
+    title: str
+    description: str = ""
+    column: str
+    position: int | None = None
+    owner_id: UUID | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EditItem(VersionedCommand):
+    """Change an item's title and/or description."""
+
+    item_id: UUID
+    title: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MoveItem(VersionedCommand):
+    """Move an item to a column at an index."""
+
+    item_id: UUID
+    column: str
+    position: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReassignItem(VersionedCommand):
+    """Give an item to another user (superusers only)."""
+
+    item_id: UUID
+    owner_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ArchiveItem(VersionedCommand):
+    """Take an item off the board, keeping it."""
+
+    item_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RestoreItem(VersionedCommand):
+    """Bring an archived item back to the end of its column."""
+
+    item_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeleteItem(VersionedCommand):
+    """Delete an item (its history stays)."""
+
+    item_id: UUID
+
+
+# --- users -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RegisterUser(Command):
+    """Create a user account (superusers only)."""
+
+    email: str
+    password: str = field(repr=False)
+    full_name: str = ""
+    is_superuser: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChangeProfile(VersionedCommand):
+    """Change a user's e-mail and/or name (self or superuser)."""
+
+    user_id: UUID
+    email: str | None = None
+    full_name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChangePassword(VersionedCommand):
+    """Set a new password; users changing their own must give the current one."""
+
+    user_id: UUID
+    new_password: str = field(repr=False)
+    current_password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GrantSuperuser(VersionedCommand):
+    """Make a user a superuser."""
+
+    user_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RevokeSuperuser(VersionedCommand):
+    """Make a superuser a standard user (never the last active one)."""
+
+    user_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeactivateUser(VersionedCommand):
+    """Stop a user from logging in (never the last active superuser)."""
+
+    user_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReactivateUser(VersionedCommand):
+    """Let a deactivated user in again."""
+
+    user_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LogOutEverywhere(VersionedCommand):
+    """Void every session and token of a user (self or superuser)."""
+
+    user_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a command did: the aggregate, its new version, the log position.
+
+    ``replayed`` is true when the command id had been handled before: nothing
+    was appended and ``position`` is then the head of the log when it was seen.
+    """
+
+    aggregate_id: UUID
+    version: int
+    position: int
+    replayed: bool = False

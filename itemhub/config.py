@@ -1,0 +1,160 @@
+"""Settings: one pydantic-settings model, prefix ``ITEMHUB_``, ``.env`` supported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET = "changethis"
+MIN_SECRET_LENGTH = 32
+DEFAULT_COLUMNS = ("Backlog", "Todo", "Doing", "Done")
+
+
+class ConfigError(Exception):
+    """A setting is unusable; the message is one line fit for an operator."""
+
+
+class Settings(BaseSettings):
+    """Every knob of ItemHub, read from ``ITEMHUB_*`` variables or ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ITEMHUB_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Literal["dev", "prod"] = "dev"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    database_url: str = "sqlite:///./data/itemhub.db"
+    secret_key: str = DEFAULT_SECRET
+    storage_secret: str = DEFAULT_SECRET
+    first_superuser_email: str = "admin@example.com"
+    first_superuser_password: str | None = None
+    board_columns: Annotated[tuple[str, ...], NoDecode] = DEFAULT_COLUMNS
+    # Single-instance mode creates tables at startup; several instances set this
+    # off and run `itemhub migrate` once, because concurrent DDL races.
+    auto_migrate: bool = True
+    access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    ready_max_lag: int = Field(default=1000, ge=0)
+    log_level: str = "INFO"
+
+    @field_validator("board_columns", mode="before")
+    @classmethod
+    def _split_columns(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        return value
+
+    @field_validator("board_columns")
+    @classmethod
+    def _check_columns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or any(not c for c in value):
+            raise ValueError("needs at least one non-empty column name")
+        if len({c.casefold() for c in value}) != len(value):
+            raise ValueError("column names must be unique")
+        return value
+
+    @model_validator(mode="after")
+    def _check_prod_secrets(self) -> Settings:
+        if self.env == "prod":
+            for name in ("secret_key", "storage_secret"):
+                secret = getattr(self, name)
+                if secret == DEFAULT_SECRET or len(secret) < MIN_SECRET_LENGTH:
+                    raise ValueError(
+                        f"ITEMHUB_{name.upper()} must be set to a random value of at "
+                        f"least {MIN_SECRET_LENGTH} characters in prod"
+                    )
+        return self
+
+    @property
+    def database(self) -> DatabaseTarget:
+        """The parsed ``database_url``."""
+        return parse_database_url(self.database_url)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseTarget:
+    """Where the event store and the read models live."""
+
+    kind: Literal["sqlite", "postgres"]
+    events_path: Path | None = None
+    read_path: Path | None = None
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    dbname: str = ""
+
+    @property
+    def read_url(self) -> str:
+        """SQLAlchemy URL of the read-model database."""
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.read_path}"
+        auth = self.user + (f":{self.password}" if self.password else "")
+        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+    @property
+    def describe(self) -> str:
+        """A human description without credentials."""
+        if self.kind == "sqlite":
+            return f"SQLite {self.events_path} (+ {self.read_path})"
+        return f"PostgreSQL {self.host}:{self.port}/{self.dbname}"
+
+
+def parse_database_url(url: str) -> DatabaseTarget:
+    """Parse ``ITEMHUB_DATABASE_URL`` or raise ``ConfigError`` saying what is wrong."""
+    parts = urlsplit(url)
+    scheme = parts.scheme
+    if scheme == "sqlite":
+        raw = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+        if not raw or raw == ":memory:" or raw.endswith("/"):
+            raise ConfigError(
+                f"ITEMHUB_DATABASE_URL: expected sqlite:///path/to/file.db, got {url!r}"
+            )
+        events = Path(raw)
+        # The read models live in their own file beside the events: sharing one
+        # file made writers queue on SQLite's single write lock (p99 x10).
+        read = events.with_name(f"{events.stem}-read{events.suffix or '.db'}")
+        return DatabaseTarget(kind="sqlite", events_path=events, read_path=read)
+    if scheme in {"postgresql", "postgresql+psycopg", "postgres"}:
+        dbname = parts.path.lstrip("/")
+        if not parts.hostname or not dbname:
+            raise ConfigError(
+                "ITEMHUB_DATABASE_URL: expected "
+                "postgresql+psycopg://user[:password]@host[:port]/dbname, "
+                f"got a URL without {'host' if not parts.hostname else 'database'}"
+            )
+        try:
+            port = parts.port or 5432
+        except ValueError as exc:
+            raise ConfigError(f"ITEMHUB_DATABASE_URL: bad port ({exc})") from None
+        return DatabaseTarget(
+            kind="postgres",
+            host=parts.hostname,
+            port=port,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=dbname,
+        )
+    raise ConfigError(
+        "ITEMHUB_DATABASE_URL must start with sqlite:/// or postgresql+psycopg://, "
+        f"got scheme {scheme or '(none)'!r}"
+    )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build ``Settings`` from the environment, turning errors into ``ConfigError``."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings.database  # noqa: B018  (parse now: a bad URL must stop startup)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        name = f"ITEMHUB_{field.upper()}" if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None
+    return settings
