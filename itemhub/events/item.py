@@ -51,7 +51,10 @@ class Item(HubAggregate):
         archived: bool
         deleted: bool
 
-    class Created(HubCreated):
+    class Event(HubEvent):
+        """Base of the item's events."""
+
+    class Created(Event, HubCreated):
         """The item was created (v2: ``position`` added; v1 items went last)."""
 
         class_version = 2
@@ -76,7 +79,7 @@ class Item(HubAggregate):
             aggregate.archived = False
             aggregate.deleted = False
 
-    class Edited(HubEvent):
+    class Edited(Event):
         """Title and/or description changed (both carry their new values)."""
 
         title: str
@@ -87,7 +90,7 @@ class Item(HubAggregate):
             aggregate.title = self.title
             aggregate.description = self.description
 
-    class Moved(HubEvent):
+    class Moved(Event):
         """The item went to a column at a position (an index in that column)."""
 
         column: str
@@ -98,7 +101,7 @@ class Item(HubAggregate):
             aggregate.column = self.column
             aggregate.position = self.position
 
-    class OwnerReassigned(HubEvent):
+    class OwnerReassigned(Event):
         """Another user owns the item now."""
 
         owner_id: UUID
@@ -107,14 +110,14 @@ class Item(HubAggregate):
             """Take the new owner."""
             aggregate.owner_id = self.owner_id
 
-    class Archived(HubEvent):
+    class Archived(Event):
         """The item left the board but is kept."""
 
         def evolve(self, aggregate: Any) -> None:
             """Mark archived."""
             aggregate.archived = True
 
-    class Restored(HubEvent):
+    class Restored(Event):
         """An archived item came back to the end of its column."""
 
         def evolve(self, aggregate: Any) -> None:
@@ -122,7 +125,7 @@ class Item(HubAggregate):
             aggregate.archived = False
             aggregate.position = None
 
-    class Deleted(HubEvent):
+    class Deleted(Event):
         """The item was deleted; its history stays in the log."""
 
         def evolve(self, aggregate: Any) -> None:

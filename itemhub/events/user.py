@@ -48,7 +48,10 @@ class User(HubAggregate):
         """The name shown to others."""
         return self.full_name or self.email
 
-    class Registered(HubCreated):
+    class Event(HubEvent):
+        """Base of the user's events."""
+
+    class Registered(Event, HubCreated):
         """A user account was created."""
 
         email: str
@@ -65,7 +68,7 @@ class User(HubAggregate):
             aggregate.is_active = True
             aggregate.token_version = 0
 
-    class ProfileChanged(HubEvent):
+    class ProfileChanged(Event):
         """E-mail and/or name changed (both carry their new values)."""
 
         email: str
@@ -76,7 +79,7 @@ class User(HubAggregate):
             aggregate.email = self.email
             aggregate.full_name = self.full_name
 
-    class PasswordChanged(HubEvent):
+    class PasswordChanged(Event):
         """A new password hash replaced the old one."""
 
         password_hash: str
@@ -85,35 +88,35 @@ class User(HubAggregate):
             """Take the new hash."""
             aggregate.password_hash = self.password_hash
 
-    class SuperuserGranted(HubEvent):
+    class SuperuserGranted(Event):
         """The user became a superuser."""
 
         def evolve(self, aggregate: Any) -> None:
             """Mark superuser."""
             aggregate.is_superuser = True
 
-    class SuperuserRevoked(HubEvent):
+    class SuperuserRevoked(Event):
         """The user is a standard user again."""
 
         def evolve(self, aggregate: Any) -> None:
             """Unmark superuser."""
             aggregate.is_superuser = False
 
-    class Deactivated(HubEvent):
+    class Deactivated(Event):
         """The user can no longer log in or act."""
 
         def evolve(self, aggregate: Any) -> None:
             """Mark inactive."""
             aggregate.is_active = False
 
-    class Reactivated(HubEvent):
+    class Reactivated(Event):
         """A deactivated user may log in again."""
 
         def evolve(self, aggregate: Any) -> None:
             """Mark active."""
             aggregate.is_active = True
 
-    class TokenVersionBumped(HubEvent):
+    class TokenVersionBumped(Event):
         """Every session and token issued before this event is void."""
 
         token_version: int

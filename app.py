@@ -1,0 +1,95 @@
+"""ItemHub's composition root: ``build(settings)`` wires everything; run to serve."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+import uvicorn
+from fastapi import FastAPI
+from nicegui import app as nicegui_app
+from nicegui import ui
+
+from itemhub import __version__
+from itemhub.api import API_PREFIX, api_router
+from itemhub.config import ConfigError, Settings, load_settings
+from itemhub.runtime import Hub, StartupError, check_bootstrap, set_current
+from itemhub.ui import register as register_ui
+
+log = logging.getLogger("itemhub")
+
+
+def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
+    """Build the FastAPI app with the API, the NiceGUI pages and the runtime."""
+    hub = hub or Hub.open(settings)
+    try:
+        check_bootstrap(hub)
+    except StartupError:
+        hub.close()
+        raise
+    api = FastAPI(
+        title="ItemHub", version=__version__, summary="Event-sourced item board"
+    )
+    api.state.hub = hub
+    api.include_router(api_router(), prefix=API_PREFIX)
+    live = register_ui(hub)
+
+    async def start() -> None:
+        loop = asyncio.get_running_loop()
+        # Off the loop: the first superuser's Argon2 hash and the wait for the
+        # projections are blocking.
+        password = await asyncio.to_thread(hub.start, loop)
+        if password:
+            email = settings.first_superuser_email
+            sys.stdout.write(
+                f"\nItemHub created the first superuser {email} with password "
+                f"{password}\n(shown once; set ITEMHUB_FIRST_SUPERUSER_PASSWORD to "
+                "choose it)\n\n"
+            )
+            sys.stdout.flush()
+
+    async def stop() -> None:
+        live.close()
+        await asyncio.to_thread(hub.close)
+
+    nicegui_app.on_startup(start)
+    nicegui_app.on_shutdown(stop)
+    ui.run_with(
+        api,
+        title="ItemHub",
+        storage_secret=settings.storage_secret,
+        show_welcome_message=False,
+    )
+    set_current(hub)
+    return api
+
+
+def main() -> None:
+    """Serve ItemHub on ``ITEMHUB_HOST:ITEMHUB_PORT``."""
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        fastapi_app = build(settings)
+    except (ConfigError, StartupError) as exc:
+        sys.stderr.write(f"itemhub: {exc}\n")
+        raise SystemExit(2) from None
+    if os.environ.get("NICEGUI_USER_SIMULATION"):
+        return  # NiceGUI's test harness serves the app itself
+    log.info("serving on http://%s:%s", settings.host, settings.port)
+    uvicorn.run(
+        fastapi_app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        # Open SSE streams and sockets would otherwise hold shutdown forever.
+        timeout_graceful_shutdown=3,
+    )
+
+
+if __name__ in {"__main__", "__mp_main__"}:
+    main()

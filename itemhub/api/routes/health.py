@@ -1,0 +1,53 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from itemhub import __version__
+from itemhub.api.deps import HubDep
+from itemhub.api.schemas import Liveness, ProjectionHealth, ReadinessReport
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@router.get("", operation_id="health-live")
+async def read_liveness(hub: HubDep) -> Liveness:
+    """Liveness: the process and its event loop answer."""
+    return Liveness(
+        status="ok",
+        version=__version__,
+        uptime_seconds=round(hub.uptime, 3),
+        workers={s.name: s.state for s in hub.read_side.status()}
+        if hub.running
+        else {},
+    )
+
+
+@router.get(
+    "/ready",
+    operation_id="health-ready",
+    responses={503: {"model": ReadinessReport, "description": "Not ready"}},
+)
+def read_readiness(hub: HubDep, response: Response) -> ReadinessReport:
+    """Readiness: both databases reachable, projections running and caught up."""
+    readiness = hub.readiness()
+    if not readiness.ready:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return ReadinessReport(
+        ready=readiness.ready,
+        event_store=readiness.event_store,
+        read_models=readiness.read_models,
+        max_lag=readiness.max_lag,
+        projections=[
+            ProjectionHealth(
+                name=p.name,
+                state=p.state,
+                position=p.position,
+                head=p.head,
+                lag=p.lag,
+                error=p.error,
+            )
+            for p in readiness.projections
+        ],
+    )

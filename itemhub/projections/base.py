@@ -1,0 +1,48 @@
+"""What every projection implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar
+
+from sqlalchemy import Connection, Table, delete
+
+from itemhub.events import HubEvent
+from itemhub.projections.deltas import Delta
+from itemhub.projections.schema import ReadTables
+
+EventAt = tuple[HubEvent, int]
+"""A domain event and its position in the log."""
+
+
+class Projection(ABC):
+    """Folds batches of events into read-model rows, inside the caller's transaction.
+
+    Implementations must be deterministic: replaying the same events into empty
+    tables must give exactly the same rows.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, tables: ReadTables) -> None:
+        self.tables = tables
+
+    @property
+    def owned(self) -> list[Table]:
+        """The tables this projection writes."""
+        return self.tables.of(self.name)
+
+    def load(self, conn: Connection) -> None:
+        """Load in-memory state from the tables (called before the first batch)."""
+        del conn
+
+    def clear(self, conn: Connection) -> None:
+        """Empty the owned tables and in-memory state."""
+        for table in self.owned:
+            conn.execute(delete(table))
+        self.load(conn)
+
+    @abstractmethod
+    def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
+        """Apply a batch of events; return the deltas to publish after commit."""

@@ -1,0 +1,25 @@
+"""The read models ItemHub keeps, by name."""
+
+from __future__ import annotations
+
+from itemhub.projections.activity import ActivityProjection
+from itemhub.projections.base import Projection
+from itemhub.projections.items import ItemsProjection
+from itemhub.projections.store import PROJECTION_NAMES
+from itemhub.projections.users import UsersProjection
+
+PROJECTIONS: dict[str, type[Projection]] = {
+    ItemsProjection.name: ItemsProjection,
+    UsersProjection.name: UsersProjection,
+    ActivityProjection.name: ActivityProjection,
+}
+assert tuple(PROJECTIONS) == PROJECTION_NAMES
+
+
+def projection_names(name: str | None = None) -> list[str]:
+    """All projection names, or just ``name`` after checking it exists."""
+    if name is None:
+        return list(PROJECTIONS)
+    if name not in PROJECTIONS:
+        raise KeyError(f"unknown projection {name!r}; known: {', '.join(PROJECTIONS)}")
+    return [name]

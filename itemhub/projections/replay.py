@@ -1,0 +1,186 @@
+"""Replaying the log: catch up live tables, rebuild into scratch tables and swap."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, delete, insert, select, update
+
+from itemhub.commands.application import ItemHub, head_position
+from itemhub.projections.base import EventAt, Projection
+from itemhub.projections.registry import PROJECTIONS
+from itemhub.projections.schema import read_tables
+from itemhub.projections.store import (
+    Fenced,
+    ReadStore,
+    advance_tracking,
+    read_tracking,
+)
+
+PAGE = 1000
+Progress = Callable[[int, int], None]
+"""Called with (position reached, head of the log)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """What a replay did."""
+
+    name: str
+    events: int
+    position: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Events per second."""
+        return self.events / self.seconds if self.seconds else float(self.events)
+
+
+def iter_batches(
+    app: ItemHub, after: int, *, until: int | None = None, size: int = PAGE
+) -> Iterator[list[EventAt]]:
+    """Pages of (event, position) after ``after`` (up to ``until``, inclusive)."""
+    while True:
+        notifications = app.recorder.select_notifications(
+            start=after, limit=size, stop=until, inclusive_of_start=False
+        )
+        if not notifications:
+            return
+        yield [(cast(Any, app.mapper.to_domain_event(n)), n.id) for n in notifications]
+        after = notifications[-1].id
+        if len(notifications) < size:
+            return
+
+
+def catch_up(app: ItemHub, store: ReadStore, name: str) -> int:
+    """Bring one live read model up to the head now; returns its position.
+
+    Safe beside a running worker elsewhere: each batch compare-and-sets the
+    tracking row, and on a race this starts over from the committed state.
+    """
+    while True:
+        projection = PROJECTIONS[name](store.tables)
+        try:
+            with store.writer.begin() as conn:
+                tracking = read_tracking(conn, store.tables, name)
+                projection.load(conn)
+            for batch in iter_batches(app, tracking.position):
+                with store.writer.begin() as conn:
+                    projection.apply(conn, batch)
+                    tracking = advance_tracking(
+                        conn, store.tables, name, tracking, batch[-1][1]
+                    )
+            return tracking.position
+        except Fenced:
+            continue
+
+
+def replay_into_scratch(
+    app: ItemHub,
+    store: ReadStore,
+    name: str,
+    suffix: str,
+    progress: Progress | None = None,
+) -> tuple[Projection, int, int]:
+    """Replay the whole log into fresh ``<table><suffix>`` tables.
+
+    Returns the projection (its ``owned`` tables are the scratch tables, its
+    in-memory state is current), the position reached and the events replayed.
+    """
+    scratch = read_tables(suffix)
+    projection = PROJECTIONS[name](scratch)
+    with store.writer.begin() as conn:
+        for table in projection.owned:
+            table.drop(conn, checkfirst=True)
+            table.create(conn)
+        projection.load(conn)
+    position, count = 0, 0
+    head = head_position(app)
+    for batch in iter_batches(app, 0):
+        with store.writer.begin() as conn:
+            projection.apply(conn, batch)
+        position, count = batch[-1][1], count + len(batch)
+        if progress is not None:
+            progress(position, max(head, position))
+    return projection, position, count
+
+
+def rebuild(
+    app: ItemHub, store: ReadStore, name: str, progress: Progress | None = None
+) -> ReplayResult:
+    """Replay ``name`` from zero into fresh tables, then swap them in atomically."""
+    started = time.perf_counter()
+    projection, position, count = replay_into_scratch(
+        app, store, name, "__rebuild", progress
+    )
+    live = store.tables
+    with store.writer.begin() as conn:
+        # Lock the live tracking row first: a live worker's next commit waits,
+        # then fails its compare-and-set (epoch changed) and reloads.
+        t = live.tracking
+        current = conn.execute(
+            select(t.c.epoch).where(t.c.name == name).with_for_update()
+        ).scalar()
+        for batch in iter_batches(app, position):  # whatever arrived meanwhile
+            projection.apply(conn, batch)
+            position, count = batch[-1][1], count + len(batch)
+        for source, target in zip(projection.owned, live.of(name), strict=True):
+            _copy(conn, source, target)
+            source.drop(conn)
+        conn.execute(
+            update(t)
+            .where(t.c.name == name)
+            .values(position=position, epoch=(current or 0) + 1, error=None)
+        )
+    if progress is not None:
+        progress(position, position)
+    return ReplayResult(
+        name=name,
+        events=count,
+        position=position,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _copy(conn: Connection, source: Table, target: Table) -> None:
+    conn.execute(delete(target))
+    names = [c.name for c in target.columns]
+    conn.execute(
+        insert(target).from_select(names, select(*[source.c[n] for n in names]))
+    )
+
+
+def table_rows(conn: Connection, table: Table) -> list[tuple[Any, ...]]:
+    """Every row of a table in primary-key order (for comparisons)."""
+    return [
+        tuple(row)
+        for row in conn.execute(select(table).order_by(*table.primary_key.columns))
+    ]
+
+
+def differences(
+    app: ItemHub, store: ReadStore, name: str, *, limit: int = 20
+) -> tuple[int, list[str]]:
+    """Replay ``name`` into scratch tables and list how the live tables differ.
+
+    Returns the position replayed to and up to ``limit`` differences; the
+    comparison is only meaningful when the live read model is at that position.
+    """
+    projection, position, _ = replay_into_scratch(app, store, name, "__verify")
+    found: list[str] = []
+    with store.writer.begin() as conn:
+        for replayed, live in zip(projection.owned, store.tables.of(name), strict=True):
+            want = {row[0]: row for row in table_rows(conn, replayed)}
+            have = {row[0]: row for row in table_rows(conn, live)}
+            for key in sorted(want.keys() | have.keys(), key=str):
+                if want.get(key) != have.get(key):
+                    found.append(
+                        f"{live.name} {key}: live={have.get(key)!r} "
+                        f"replayed={want.get(key)!r}"
+                    )
+            replayed.drop(conn)
+    return position, found[:limit]

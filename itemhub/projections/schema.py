@@ -1,0 +1,125 @@
+"""Read-model tables (SQLAlchemy Core), live or under a suffix for rebuilds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadTables:
+    """The tables of every read model, plus the tracking table."""
+
+    metadata: MetaData
+    items: Table
+    item_owners: Table
+    users: Table
+    activity: Table
+    tracking: Table
+
+    def of(self, projection: str) -> list[Table]:
+        """The tables a projection owns."""
+        if projection == "items":
+            return [self.items, self.item_owners]
+        return [getattr(self, projection)]
+
+
+def read_tables(suffix: str = "") -> ReadTables:
+    """Build the table definitions; a suffix gives scratch tables for a rebuild."""
+    md = MetaData()
+    items = Table(
+        f"items{suffix}",
+        md,
+        Column("id", Uuid, primary_key=True),
+        Column("title", String(200), nullable=False),
+        Column("description", Text, nullable=False),
+        Column("column_name", String(100), nullable=False),
+        # Sparse sort key inside a column; the index (position) is derived from it.
+        Column("rank", Float, nullable=False),
+        Column("owner_id", Uuid, nullable=False),
+        Column("owner_name", String(254), nullable=False),
+        Column("archived", Boolean, nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("changed_by_id", Uuid, nullable=False),
+        Column("changed_by_name", String(200), nullable=False),
+        Column("last_position", Integer, nullable=False),
+        Index(f"ix_items{suffix}_board", "archived", "column_name", "rank"),
+        Index(f"ix_items{suffix}_owner", "owner_id"),
+    )
+    # Display names of users, kept by the items projection itself so that a
+    # card's owner name never depends on how far the users projection is.
+    item_owners = Table(
+        f"item_owners{suffix}",
+        md,
+        Column("id", Uuid, primary_key=True),
+        Column("name", String(254), nullable=False),
+    )
+    users = Table(
+        f"users{suffix}",
+        md,
+        Column("id", Uuid, primary_key=True),
+        Column("email", String(254), nullable=False),
+        Column("full_name", String(120), nullable=False),
+        Column("password_hash", String(200), nullable=False),
+        Column("is_superuser", Boolean, nullable=False),
+        Column("is_active", Boolean, nullable=False),
+        Column("token_version", Integer, nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("last_position", Integer, nullable=False),
+        Index(f"ix_users{suffix}_email", "email"),
+    )
+    activity = Table(
+        f"activity{suffix}",
+        md,
+        Column("position", Integer, primary_key=True, autoincrement=False),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("actor_id", Uuid, nullable=False),
+        Column("actor_name", String(200), nullable=False),
+        Column("channel", String(16), nullable=False),
+        Column("action", String(64), nullable=False),
+        Column("target_type", String(16), nullable=False),
+        Column("target_id", Uuid, nullable=False),
+        Column("target_label", String(254), nullable=False),
+        Column("summary", Text, nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("correlation_id", Uuid, nullable=False),
+        Column("command_id", Uuid, nullable=False),
+        Index(f"ix_activity{suffix}_target", "target_id", "position"),
+        Index(f"ix_activity{suffix}_actor", "actor_id", "position"),
+        Index(f"ix_activity{suffix}_time", "occurred_at"),
+    )
+    tracking = Table(
+        f"projection_tracking{suffix}",
+        md,
+        Column("name", String(64), primary_key=True),
+        Column("position", Integer, nullable=False),
+        # Bumped by a rebuild swap so a live worker notices its state is gone.
+        Column("epoch", Integer, nullable=False),
+        Column("error", Text, nullable=True),
+        Column("updated_at", DateTime(timezone=True), nullable=True),
+    )
+    return ReadTables(
+        metadata=md,
+        items=items,
+        item_owners=item_owners,
+        users=users,
+        activity=activity,
+        tracking=tracking,
+    )

@@ -1,0 +1,149 @@
+"""The read-model database: engines, table creation, tracking rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, event, insert, select, update
+from sqlalchemy.pool import NullPool
+
+from itemhub.projections.schema import ReadTables, read_tables
+
+PROJECTION_NAMES = ("items", "users", "activity")
+
+
+class Fenced(Exception):
+    """The tracking row moved under a worker: another writer owns this read model."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingState:
+    """Where a projection stands."""
+
+    position: int
+    epoch: int
+    error: str | None
+
+
+class ReadStore:
+    """Engines for the read models; on SQLite writers begin IMMEDIATE transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.tables = read_tables()
+        if self.is_sqlite:
+            args: dict[str, Any] = {"timeout": 30, "check_same_thread": False}
+            self.reader = create_engine(url, connect_args=args)
+            # NullPool: every write transaction opens a fresh connection set up
+            # by the listeners below; cheap on SQLite, and no shared state.
+            self.writer = create_engine(url, connect_args=args, poolclass=NullPool)
+            for engine in (self.reader, self.writer):
+                event.listen(engine, "connect", _sqlite_pragmas)
+            # SQLite upgrades a deferred read lock to a write lock without waiting
+            # (SQLITE_BUSY at once); BEGIN IMMEDIATE waits on busy_timeout instead.
+            event.listen(self.writer, "connect", _sqlite_autocommit_driver)
+            event.listen(self.writer, "begin", _sqlite_begin_immediate)
+        else:
+            self.reader = create_engine(url, pool_pre_ping=True, pool_size=10)
+            self.writer = self.reader
+
+    def create_tables(self) -> None:
+        """Create the tables that do not exist yet, and the tracking rows."""
+        with self.writer.begin() as conn:
+            self.tables.metadata.create_all(conn)
+            ensure_tracking_rows(conn, self.tables, PROJECTION_NAMES)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.reader.dispose()
+        if self.writer is not self.reader:
+            self.writer.dispose()
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer."""
+        with self.reader.connect() as conn:
+            conn.execute(select(self.tables.tracking.c.name).limit(1)).all()
+
+    def tracking(self, name: str) -> TrackingState:
+        """A projection's tracking row."""
+        with self.reader.connect() as conn:
+            return read_tracking(conn, self.tables, name)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_autocommit_driver(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def ensure_tracking_rows(
+    conn: Connection, tables: ReadTables, names: Iterable[str]
+) -> None:
+    """Insert a zero tracking row for each projection that has none."""
+    t = tables.tracking
+    existing = set(conn.execute(select(t.c.name)).scalars())
+    rows = [
+        {"name": n, "position": 0, "epoch": 0, "error": None, "updated_at": None}
+        for n in names
+        if n not in existing
+    ]
+    if rows:
+        conn.execute(insert(t), rows)
+
+
+def read_tracking(conn: Connection, tables: ReadTables, name: str) -> TrackingState:
+    """Read a tracking row (position 0 if none)."""
+    t = tables.tracking
+    row = conn.execute(
+        select(t.c.position, t.c.epoch, t.c.error).where(t.c.name == name)
+    ).first()
+    if row is None:
+        return TrackingState(position=0, epoch=0, error=None)
+    return TrackingState(position=row.position, epoch=row.epoch, error=row.error)
+
+
+def advance_tracking(
+    conn: Connection,
+    tables: ReadTables,
+    name: str,
+    old: TrackingState,
+    new_position: int,
+) -> TrackingState:
+    """Compare-and-set the tracking row in the caller's transaction, or raise Fenced."""
+    t = tables.tracking
+    moved = conn.execute(
+        update(t)
+        .where(t.c.name == name, t.c.position == old.position, t.c.epoch == old.epoch)
+        .values(position=new_position, error=None, updated_at=_now())
+        .returning(t.c.position)
+    ).first()
+    if moved is None:
+        raise Fenced(f"tracking of {name!r} moved away from {old.position}")
+    return TrackingState(position=new_position, epoch=old.epoch, error=None)
+
+
+def record_failure(store: ReadStore, name: str, error: str) -> None:
+    """Write a worker's failure into its tracking row (best effort)."""
+    t = store.tables.tracking
+    with store.writer.begin() as conn:
+        conn.execute(
+            update(t).where(t.c.name == name).values(error=error, updated_at=_now())
+        )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

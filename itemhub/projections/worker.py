@@ -1,0 +1,265 @@
+"""One worker per read model: follow the log, commit batches with their position."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+from uuid import UUID
+
+import sqlalchemy.exc
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.projection import ApplicationSubscription
+
+from itemhub.commands.application import ItemHub
+from itemhub.projections.base import EventAt, Projection
+from itemhub.projections.feed import ChangeFeed
+from itemhub.projections.store import (
+    Fenced,
+    ReadStore,
+    TrackingState,
+    advance_tracking,
+    read_tracking,
+    record_failure,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 1000
+QUEUE_MAX = 4 * BATCH_MAX
+# Database hiccups are retried from the committed position; anything else is a
+# bug in a handler and stops the worker rather than skip an event.
+TRANSIENT = (
+    OperationalError,
+    InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
+
+
+class ProjectionFailed(Exception):
+    """A projection worker stopped on an error; its read model is frozen."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    error: BaseException
+
+
+_END = object()
+
+
+class ProjectionWorker:
+    """Reader thread (subscription → queue) and writer thread (queue → batches)."""
+
+    def __init__(
+        self,
+        *,
+        app: ItemHub,
+        store: ReadStore,
+        projection: Projection,
+        feed: ChangeFeed | None = None,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.projection = projection
+        self.feed = feed
+        self.name = projection.name
+        self.position = 0
+        self.state = "stopped"
+        self.error: str | None = None
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._subscription: ApplicationSubscription[UUID] | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start following the log from the committed position."""
+        self._stopping.clear()
+        self.error = None
+        self.state = "starting"
+        self._thread = threading.Thread(
+            target=self._run, name=f"itemhub-projection-{self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in flight, close the subscription, join the threads."""
+        self._stopping.set()
+        subscription = self._subscription
+        if subscription is not None:
+            subscription.stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("projection %s did not stop within %ss", self.name, timeout)
+        with self._cond:
+            if self.state != "failed":
+                self.state = "stopped"
+            self._cond.notify_all()
+
+    # --- read-your-writes -----------------------------------------------------
+
+    def wait_for(self, position: int, timeout: float) -> None:
+        """Block until this read model includes ``position``; raise if it cannot."""
+        with self._cond:
+            reached = self._cond.wait_for(
+                lambda: (
+                    self.position >= position or self.state in {"failed", "stopped"}
+                ),
+                timeout,
+            )
+            if self.position >= position:
+                return
+            if self.state == "failed":
+                raise ProjectionFailed(f"projection {self.name} failed: {self.error}")
+            if self.state == "stopped":
+                raise ProjectionFailed(f"projection {self.name} is not running")
+        if not reached:
+            raise TimeoutError(
+                f"projection {self.name} did not reach position {position} "
+                f"within {timeout}s (at {self.position})"
+            )
+
+    # --- the loop -------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._stopping.is_set():
+            try:
+                self._follow()
+            except Fenced as exc:
+                log.info("projection %s: %s; reloading", self.name, exc)
+            except TRANSIENT as exc:
+                log.warning(
+                    "projection %s: database error, retrying in %.1fs: %s",
+                    self.name,
+                    backoff,
+                    exc,
+                )
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+            except Exception as exc:
+                self._fail(exc)
+                return
+            else:
+                backoff = 0.1
+
+    def _follow(self) -> None:
+        with self.store.writer.begin() as conn:
+            tracking = read_tracking(conn, self.store.tables, self.name)
+            self.projection.load(conn)
+        with self._cond:
+            self.position = tracking.position
+            self.state = "running"
+            self._cond.notify_all()
+        events: queue.Queue[object] = queue.Queue(maxsize=QUEUE_MAX)
+        subscription = ApplicationSubscription(self.app, gt=tracking.position)
+        self._subscription = subscription
+        if self._stopping.is_set():
+            subscription.stop()
+        with subscription:
+            reader = threading.Thread(
+                target=self._read,
+                args=(subscription, events),
+                name=f"itemhub-reader-{self.name}",
+                daemon=True,
+            )
+            reader.start()
+            try:
+                self._write(events, tracking)
+            finally:
+                subscription.stop()
+                # Unblock a reader waiting on a full queue.
+                while reader.is_alive():
+                    try:
+                        events.get(timeout=0.05)
+                    except queue.Empty:
+                        pass
+                reader.join()
+                self._subscription = None
+
+    def _read(
+        self, subscription: ApplicationSubscription[UUID], events: queue.Queue[object]
+    ) -> None:
+        item: object = _END
+        try:
+            for event, tracking in subscription:
+                self._put(events, (event, tracking.notification_id))
+        except BaseException as exc:
+            item = _Failure(exc)
+        self._put(events, item)
+
+    def _put(self, events: queue.Queue[object], item: object) -> None:
+        while True:
+            try:
+                events.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if self._stopping.is_set() and item is not _END:
+                    return
+
+    def _write(self, events: queue.Queue[object], tracking: TrackingState) -> None:
+        while True:
+            first = events.get()
+            batch: list[EventAt] = []
+            end: object | None = None
+            item = first
+            while True:
+                if item is _END or isinstance(item, _Failure):
+                    end = item
+                    break
+                batch.append(cast(EventAt, item))
+                if len(batch) >= BATCH_MAX:
+                    break
+                try:
+                    item = events.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                tracking = self._commit(batch, tracking)
+            if isinstance(end, _Failure):
+                raise end.error
+            if end is _END:
+                if self._stopping.is_set():
+                    return
+                raise OperationalError("subscription ended unexpectedly")
+
+    def _commit(
+        self, batch: Sequence[EventAt], tracking: TrackingState
+    ) -> TrackingState:
+        last = batch[-1][1]
+        with self.store.writer.begin() as conn:
+            deltas = self.projection.apply(conn, batch)
+            tracking = advance_tracking(
+                conn, self.store.tables, self.name, tracking, last
+            )
+        with self._cond:
+            self.position = last
+            self._cond.notify_all()
+        if self.feed is not None:
+            self.feed.publish(deltas)
+        return tracking
+
+    def _fail(self, exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        log.error(
+            "projection %s stopped at position %d: %s",
+            self.name,
+            self.position,
+            message,
+            exc_info=exc,
+        )
+        try:
+            record_failure(self.store, self.name, message)
+        except Exception:
+            log.exception("could not record the failure of projection %s", self.name)
+        with self._cond:
+            self.error = message
+            self.state = "failed"
+            self._cond.notify_all()

@@ -1,0 +1,320 @@
+"""The runtime of one process: store, read models, workers, bus, feed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import uuid5
+
+import psycopg
+
+from itemhub.commands import (
+    SYSTEM_ACTOR_ID,
+    AlreadyExists,
+    Channel,
+    CommandBus,
+    Context,
+    PasswordHasher,
+    ReadModelUnavailable,
+    RegisterUser,
+)
+from itemhub.commands.application import ItemHub, head_position, open_store
+from itemhub.config import DatabaseTarget, Settings
+from itemhub.events import NAMESPACE, EmailClaim, normalise_email
+from itemhub.projections import (
+    ChangeFeed,
+    ProjectionFailed,
+    ProjectionStatus,
+    ReadModels,
+)
+from itemhub.projections.read_side import ReadSide
+from itemhub.projections.registry import projection_names
+from itemhub.projections.replay import catch_up
+from itemhub.projections.store import ReadStore
+
+log = logging.getLogger(__name__)
+
+COMMAND_WAIT_TIMEOUT = 10.0
+
+
+class StartupError(Exception):
+    """ItemHub cannot start; the message is one line fit for an operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Whether this instance can serve: both databases and every projection."""
+
+    event_store: str
+    read_models: str
+    projections: list[ProjectionStatus]
+    max_lag: int
+
+    @property
+    def ready(self) -> bool:
+        """True when everything answers, every worker runs and none lags too far."""
+        return (
+            self.event_store == "ok"
+            and self.read_models == "ok"
+            and all(
+                p.state == "running" and p.lag <= self.max_lag for p in self.projections
+            )
+        )
+
+
+@dataclass
+class Hub:
+    """Everything one ItemHub process runs, wired from ``Settings``."""
+
+    settings: Settings
+    app: ItemHub
+    store: ReadStore
+    feed: ChangeFeed
+    read_side: ReadSide
+    bus: CommandBus
+    read: ReadModels
+    started_at: float = field(default_factory=time.monotonic)
+    running: bool = False
+
+    @classmethod
+    def open(cls, settings: Settings, *, hasher: PasswordHasher | None = None) -> Hub:
+        """Connect to the databases (creating tables in single-instance mode)."""
+        target = settings.database
+        preflight(target)
+        try:
+            app = open_store(target, create_table=settings.auto_migrate)
+        except Exception as exc:
+            raise StartupError(
+                f"cannot open the event store ({target.describe}): {exc}"
+            ) from None
+        store = ReadStore(target.read_url)
+        try:
+            if settings.auto_migrate:
+                store.create_tables()
+            store.ping()
+        except Exception as exc:
+            app.close()
+            store.dispose()
+            raise StartupError(
+                f"cannot open the read models ({target.describe}): "
+                f"{str(exc).splitlines()[0]}"
+                + ("" if settings.auto_migrate else "; run `itemhub migrate` first")
+            ) from None
+        feed = ChangeFeed()
+        read_side = ReadSide(app, store, feed)
+        bus = CommandBus(
+            app,
+            columns=settings.board_columns,
+            hasher=hasher or PasswordHasher.argon2id(),
+        )
+        hub = cls(
+            settings=settings,
+            app=app,
+            store=store,
+            feed=feed,
+            read_side=read_side,
+            bus=bus,
+            read=ReadModels(store.reader, store.tables, settings.board_columns),
+        )
+        return hub
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> str | None:
+        """Start the workers, then make sure the first superuser exists.
+
+        Returns the generated password of a first superuser created just now.
+        """
+        self.feed.bind(loop)
+        self.read_side.start()
+        self.bus.after_commit = self.wait_for
+        self.running = True
+        return ensure_first_superuser(self)
+
+    def stop(self) -> None:
+        """Stop the workers after their batch in flight."""
+        if self.running:
+            self.bus.after_commit = None
+            self.read_side.stop()
+            self.feed.bind(None)
+            self.running = False
+
+    def close(self) -> None:
+        """Stop and release every connection."""
+        self.stop()
+        self.app.close()
+        self.store.dispose()
+
+    # --- the read side --------------------------------------------------------
+
+    def wait_for(self, position: int, timeout: float = COMMAND_WAIT_TIMEOUT) -> None:
+        """Return once every read model includes ``position`` (read-your-writes)."""
+        try:
+            self.read_side.wait_for(position, timeout)
+        except ProjectionFailed as exc:
+            raise ReadModelUnavailable(
+                f"the change was stored but cannot be shown: {exc}"
+            ) from None
+        except TimeoutError as exc:
+            raise ReadModelUnavailable(
+                f"the change was stored but is not visible yet: {exc}"
+            ) from None
+
+    def catch_up(self) -> None:
+        """Project everything stored so far (for processes without workers)."""
+        for name in projection_names():
+            catch_up(self.app, self.store, name)
+
+    def head(self) -> int:
+        """The newest position in the log."""
+        return head_position(self.app)
+
+    def status(self) -> list[ProjectionStatus]:
+        """Projection positions; from the workers if running, else from the tables."""
+        if self.running:
+            return self.read_side.status()
+        head = self.head()
+        statuses = []
+        for name in projection_names():
+            tracking = self.store.tracking(name)
+            statuses.append(
+                ProjectionStatus(
+                    name=name,
+                    position=tracking.position,
+                    head=head,
+                    state="failed" if tracking.error else "idle",
+                    error=tracking.error,
+                )
+            )
+        return statuses
+
+    def readiness(self) -> Readiness:
+        """Ping both databases and report each projection's lag."""
+        event_store = read_models = "ok"
+        try:
+            self.head()
+        except Exception as exc:
+            event_store = f"error: {type(exc).__name__}"
+        try:
+            self.store.ping()
+        except Exception as exc:
+            read_models = f"error: {type(exc).__name__}"
+        projections = self.read_side.status() if event_store == "ok" else []
+        return Readiness(
+            event_store=event_store,
+            read_models=read_models,
+            projections=projections,
+            max_lag=self.settings.ready_max_lag,
+        )
+
+    @property
+    def uptime(self) -> float:
+        """Seconds since this runtime was opened."""
+        return time.monotonic() - self.started_at
+
+
+def preflight(target: DatabaseTarget) -> None:
+    """Fail fast, in one line, when the database cannot be used at all."""
+    if target.kind == "sqlite":
+        assert target.events_path is not None
+        try:
+            target.events_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot create {Path(target.events_path).parent}: {exc.strerror}"
+            ) from None
+        return
+    try:
+        psycopg.connect(
+            host=target.host,
+            port=target.port,
+            user=target.user,
+            password=target.password,
+            dbname=target.dbname,
+            connect_timeout=5,
+        ).close()
+    except psycopg.Error as exc:
+        reason = (
+            str(exc).strip().splitlines()[-1]
+            if str(exc).strip()
+            else type(exc).__name__
+        )
+        raise StartupError(f"cannot reach {target.describe}: {reason}") from None
+
+
+def first_superuser_missing(hub: Hub) -> bool:
+    """True while nobody holds the configured first superuser's address."""
+    email = normalise_email(hub.settings.first_superuser_email)
+    claim = hub.bus.get(EmailClaim, EmailClaim.id_for(email))
+    return claim is None or claim.holder_id is None
+
+
+def check_bootstrap(hub: Hub) -> None:
+    """In prod, refuse to start when the first superuser would need a password."""
+    settings = hub.settings
+    if (
+        settings.env == "prod"
+        and not settings.first_superuser_password
+        and first_superuser_missing(hub)
+    ):
+        raise StartupError(
+            "ITEMHUB_FIRST_SUPERUSER_PASSWORD must be set in prod to create "
+            f"the first superuser {settings.first_superuser_email}"
+        )
+
+
+def ensure_first_superuser(hub: Hub) -> str | None:
+    """Create the configured first superuser if missing (idempotent, race-safe).
+
+    The command id derives from the address, so two processes starting at once
+    send the same command and the event store lets only one of them append.
+    Returns the password when one was generated for a user created just now.
+    """
+    settings = hub.settings
+    email = normalise_email(settings.first_superuser_email)
+    if not first_superuser_missing(hub):
+        return None
+    password = settings.first_superuser_password
+    generated = None
+    if not password:
+        if settings.env == "prod":
+            raise StartupError(
+                "ITEMHUB_FIRST_SUPERUSER_PASSWORD must be set in prod to create "
+                f"the first superuser {email}"
+            )
+        password = generated = secrets.token_urlsafe(12)
+    command = RegisterUser(
+        command_id=uuid5(NAMESPACE, f"first-superuser:{email}"),
+        email=email,
+        password=password,
+        full_name="Administrator",
+        is_superuser=True,
+    )
+    try:
+        result = hub.bus.handle(
+            command, Context(actor_id=SYSTEM_ACTOR_ID, channel=Channel.SYSTEM)
+        )
+    except AlreadyExists:
+        return None
+    log.info("created the first superuser %s", email)
+    return None if result.replayed else generated
+
+
+_current: Hub | None = None
+
+
+def set_current(hub: Hub | None) -> None:
+    """Remember the hub of this process (tests look it up here)."""
+    global _current
+    _current = hub
+
+
+def current() -> Hub:
+    """The hub of this process."""
+    if _current is None:
+        raise RuntimeError("no ItemHub runtime has been built in this process")
+    return _current

@@ -1,0 +1,22 @@
+"""Bridges the change feed into a NiceGUI ``Event`` that pages subscribe to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nicegui import Event
+
+from itemhub.projections import ChangeFeed, Delta
+
+
+class LiveFeed:
+    """One ``Event`` per process; a page subscribing inside its function is
+    unsubscribed automatically when its client goes away."""
+
+    def __init__(self, feed: ChangeFeed) -> None:
+        self.changed: Event[Sequence[Delta]] = Event()
+        self._unsubscribe = feed.subscribe(self.changed.emit)
+
+    def close(self) -> None:
+        """Stop forwarding deltas."""
+        self._unsubscribe()

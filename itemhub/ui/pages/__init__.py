@@ -1,0 +1,1 @@
+"""NiceGUI pages; each module exposes ``register(...)`` declaring its routes."""

@@ -1,0 +1,61 @@
+"""The landing page: board columns with their card counts and projection health.
+
+It shows no item content, so it needs no login; the board proper is its own page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nicegui import background_tasks, run, ui
+
+from itemhub.projections import Delta, ItemChanged, ItemRemoved, ProjectionStatus
+from itemhub.runtime import Hub
+from itemhub.ui.frame import frame
+from itemhub.ui.live import LiveFeed
+
+
+def register(hub: Hub, live: LiveFeed) -> None:
+    """Declare ``/``."""
+
+    @ui.page("/")
+    async def home_page() -> None:
+        with frame("Overview"):
+            ui.label("Board").classes("text-h5")
+            with ui.row().classes("gap-4"):
+                counters = {
+                    column: _counter(column) for column in hub.settings.board_columns
+                }
+            ui.label("Projections").classes("text-h5")
+            status = ui.column().classes("gap-1")
+
+        async def refresh() -> None:
+            counts = await run.io_bound(hub.read.column_counts)
+            statuses = await run.io_bound(hub.status)
+            for column, label in counters.items():
+                label.set_text(str(counts.get(column, 0)))
+            status.clear()
+            with status:
+                for s in statuses:
+                    _status_line(s)
+
+        def on_deltas(deltas: Sequence[Delta]) -> None:
+            if any(isinstance(d, ItemChanged | ItemRemoved) for d in deltas):
+                background_tasks.create(refresh(), name="home-refresh")
+
+        await refresh()
+        live.changed.subscribe(on_deltas)
+
+
+def _counter(column: str) -> ui.label:
+    with ui.card().classes("min-w-32 items-center"):
+        ui.label(column).classes("text-subtitle1")
+        count = ui.label("0").classes("text-h4").props(f'data-testid="count-{column}"')
+    return count
+
+
+def _status_line(s: ProjectionStatus) -> None:
+    text = f"{s.name}: {s.state}, position {s.position} of {s.head}"
+    if s.error:
+        text += f" — {s.error}"
+    ui.label(text).classes("text-negative" if s.error else "")
