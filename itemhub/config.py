@@ -153,8 +153,9 @@ def load_settings(**overrides: object) -> Settings:
         settings.database  # noqa: B018  (parse now: a bad URL must stop startup)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        name = f"ITEMHUB_{field.upper()}" if first["loc"] else "settings"
         message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{name}: {message}") from None
+        if first["loc"]:
+            field = ".".join(str(p) for p in first["loc"])
+            message = f"ITEMHUB_{field.upper()}: {message}"
+        raise ConfigError(message) from None
     return settings

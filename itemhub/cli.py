@@ -1,0 +1,181 @@
+"""The ``itemhub`` command line: serve, migrate, users, rebuild, status, demo data."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from itemhub.commands import (
+    SYSTEM_ACTOR_ID,
+    Channel,
+    Context,
+    DomainError,
+    RegisterUser,
+)
+from itemhub.config import ConfigError, load_settings
+from itemhub.projections.registry import projection_names
+from itemhub.projections.replay import rebuild as rebuild_projection
+from itemhub.runtime import Hub, StartupError
+
+cli = typer.Typer(
+    name="itemhub",
+    help="ItemHub: an event-sourced, live-updating item board.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+
+def fail(message: str, code: int) -> None:
+    """Stop with one plain line on stderr."""
+    sys.stderr.write(f"itemhub: {message}\n")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def opened_hub(*, migrate: bool | None = None) -> Iterator[Hub]:
+    """Open the runtime without workers; report bad settings in one line."""
+    try:
+        overrides = {} if migrate is None else {"auto_migrate": migrate}
+        hub = Hub.open(load_settings(**overrides))
+    except (ConfigError, StartupError) as exc:
+        fail(str(exc), 2)
+    try:
+        yield hub
+    except DomainError as exc:
+        fail(str(exc), 1)
+    finally:
+        hub.close()
+
+
+def cli_context() -> Context:
+    """Commands from the CLI act as the system, recorded as channel ``cli``."""
+    return Context(actor_id=SYSTEM_ACTOR_ID, channel=Channel.CLI)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides ITEMHUB_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides ITEMHUB_PORT.")] = None,
+) -> None:
+    """Serve the web UI and the REST API."""
+    if host is not None:
+        os.environ["ITEMHUB_HOST"] = host
+    if port is not None:
+        os.environ["ITEMHUB_PORT"] = str(port)
+    app_file = Path(__file__).resolve().parents[1] / "app.py"
+    if not app_file.exists():
+        fail(f"cannot find {app_file}", 2)
+    sys.path.insert(0, str(app_file.parent))
+    runpy.run_path(str(app_file), run_name="__main__")
+
+
+@cli.command()
+def migrate() -> None:
+    """Create the event store and read-model tables (run once before instances)."""
+    with opened_hub(migrate=True) as hub:
+        console.print(f"migrated {hub.settings.database.describe}")
+
+
+@cli.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ],
+    full_name: Annotated[str, typer.Option()] = "",
+    superuser: Annotated[bool, typer.Option("--superuser")] = False,
+) -> None:
+    """Create a user."""
+    with opened_hub() as hub:
+        result = hub.bus.handle(
+            RegisterUser(
+                email=email,
+                password=password,
+                full_name=full_name,
+                is_superuser=superuser,
+            ),
+            cli_context(),
+        )
+        hub.catch_up()
+        role = "superuser" if superuser else "user"
+        console.print(f"created {role} {email.strip().lower()} ({result.aggregate_id})")
+
+
+@cli.command()
+def rebuild(
+    name: Annotated[
+        str | None, typer.Argument(help="One projection (default: all).")
+    ] = None,
+) -> None:
+    """Replay read models from zero into fresh tables, then swap them in."""
+    try:
+        names = projection_names(name)
+    except KeyError as exc:
+        fail(exc.args[0], 2)
+    with opened_hub() as hub, _progress() as progress:
+        for projection in names:
+            task = progress.add_task(projection, total=None)
+
+            def report(done: int, head: int, task: int = task) -> None:
+                progress.update(task, completed=done, total=head)
+
+            result = rebuild_projection(hub.app, hub.store, projection, report)
+            progress.console.print(
+                f"{projection}: {result.events} events to position {result.position} "
+                f"in {result.seconds:.2f}s ({result.rate:,.0f} events/s)"
+            )
+
+
+@cli.command()
+def status() -> None:
+    """Show each projection's position against the head of the log."""
+    with opened_hub() as hub:
+        table = Table("projection", "position", "head", "lag", "state")
+        failed = False
+        for s in hub.status():
+            failed |= s.error is not None
+            state = f"[red]failed: {s.error}[/red]" if s.error else s.state
+            table.add_row(s.name, str(s.position), str(s.head), str(s.lag), state)
+        console.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Fill the board with a believable demo: a few users, ~50 items with history."""
+    from itemhub.demo import seed
+
+    with opened_hub() as hub:
+        users = seed(hub.bus, hub.settings.board_columns)
+        hub.catch_up()
+        table = Table("demo user", "password", "role")
+        for user in users:
+            table.add_row(user.email, user.password, user.role)
+        console.print(table)
+
+
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def main() -> None:
+    """Entry point of the ``itemhub`` script."""
+    cli()
