@@ -238,11 +238,7 @@ def preflight(target: DatabaseTarget) -> None:
             connect_timeout=5,
         ).close()
     except psycopg.Error as exc:
-        reason = (
-            str(exc).strip().splitlines()[-1]
-            if str(exc).strip()
-            else type(exc).__name__
-        )
+        reason = " ".join(str(exc).split()) or repr(exc)
         raise StartupError(f"cannot reach {target.describe}: {reason}") from None
 
 
