@@ -40,8 +40,9 @@ def postgres_available() -> None:
 
 
 @pytest.fixture
-def postgres_url(postgres_available: None) -> Iterator[str]:
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    request.getfixturevalue("postgres_available")
     name = f"itemhub_test_{uuid.uuid4().hex[:12]}"
     with _admin_connection() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
