@@ -36,11 +36,11 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     api.include_router(api_router(), prefix=API_PREFIX)
     live = register_ui(hub)
 
-    async def start() -> None:
-        loop = asyncio.get_running_loop()
-        # Off the loop: the first superuser's Argon2 hash and the wait for the
-        # projections are blocking.
-        password = await asyncio.to_thread(hub.start, loop)
+    def start() -> None:
+        # Synchronous on purpose: NiceGUI runs async startup handlers as
+        # background tasks, and nothing may be served before the workers run
+        # and the first superuser exists. Nothing else is served yet either.
+        password = hub.start(asyncio.get_running_loop())
         if password:
             email = settings.first_superuser_email
             sys.stdout.write(

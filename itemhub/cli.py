@@ -12,7 +12,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from itemhub.commands import (
@@ -127,7 +133,7 @@ def rebuild(
         for projection in names:
             task = progress.add_task(projection, total=None)
 
-            def report(done: int, head: int, task: int = task) -> None:
+            def report(done: int, head: int, task: TaskID = task) -> None:
                 progress.update(task, completed=done, total=head)
 
             result = rebuild_projection(hub.app, hub.store, projection, report)

@@ -32,6 +32,8 @@ def register(hub: Hub, live: LiveFeed) -> None:
         async def refresh() -> None:
             counts = await run.io_bound(hub.read.column_counts)
             statuses = await run.io_bound(hub.status)
+            if counts is None or statuses is None:  # cancelled at shutdown
+                return
             for column, label in counters.items():
                 label.set_text(str(counts.get(column, 0)))
             status.clear()
@@ -50,7 +52,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
 def _counter(column: str) -> ui.label:
     with ui.card().classes("min-w-32 items-center"):
         ui.label(column).classes("text-subtitle1")
-        count = ui.label("0").classes("text-h4").props(f'data-testid="count-{column}"')
+        count = ui.label("0").classes("text-h4").mark(f"count-{column}")
     return count
 
 

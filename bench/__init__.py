@@ -1,0 +1,1 @@
+"""ItemHub benchmarks: command throughput, rebuild speed and change-feed latency."""

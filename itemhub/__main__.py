@@ -1,0 +1,5 @@
+"""``python -m itemhub`` runs the CLI."""
+
+from itemhub.cli import main
+
+main()

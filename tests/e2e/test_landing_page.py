@@ -1,0 +1,70 @@
+"""The landing page in NiceGUI's user simulation, with the real runtime."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from nicegui.testing import User
+
+from itemhub import runtime
+from itemhub.commands import CreateItem
+from tests.conftest import admin_context
+
+
+async def test_landing_page_shows_every_column_and_projection(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    await user.open("/")
+    for column in ("Backlog", "Todo", "Doing", "Done"):
+        await user.should_see(column)
+    for projection in ("items", "users", "activity"):
+        await user.should_see(f"{projection}: running")
+
+
+async def test_column_count_updates_live_when_an_item_is_created(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    await user.open("/")
+    await user.should_see(marker="count-Todo", content="0")
+    hub = runtime.current()
+    # Blocking command (it waits for the read models): off the event loop.
+    await asyncio.to_thread(
+        hub.bus.handle, CreateItem(title="live", column="Todo"), admin_context(hub)
+    )
+    await user.should_see(marker="count-Todo", content="1", retries=30)
+
+
+async def test_health_endpoints_answer_from_the_parent_app(
+    app_env: Path, user: User
+) -> None:
+    del app_env, user
+    hub = runtime.current()
+    from fastapi import FastAPI
+
+    from itemhub.api import API_PREFIX, api_router
+
+    api = FastAPI()
+    api.state.hub = hub
+    api.include_router(api_router(), prefix=API_PREFIX)
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        live = await c.get("/api/v1/health")
+        ready = await c.get("/api/v1/health/ready")
+    assert live.status_code == 200
+    assert live.json()["workers"] == {
+        "items": "running",
+        "users": "running",
+        "activity": "running",
+    }
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["ready"] is True
+    assert {p["name"]: p["lag"] for p in body["projections"]} == {
+        "items": 0,
+        "users": 0,
+        "activity": 0,
+    }

@@ -1,0 +1,148 @@
+"""`itemhub serve` as a real process: what `make run` does, and bad settings."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+STARTUP_TIMEOUT = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ITEMHUB_", "NICEGUI_", "PYTEST_"))
+    }
+    env.update(extra)
+    return env
+
+
+class Server:
+    """An `itemhub serve` process on a free loopback port."""
+
+    def __init__(self, cwd: Path, **env: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "itemhub", "serve", "--port", str(self.port)],
+            cwd=cwd,
+            env=_env(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"server exited early:\n{''.join(self.output)}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                threading.Event().wait(0.1)  # the port is not listening yet
+        pytest.fail(
+            f"server not healthy in {STARTUP_TIMEOUT}s:\n{''.join(self.output)}"
+        )
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._reader.join(timeout=5)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        return code
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+
+
+def test_serve_creates_the_databases_the_admin_and_serves_api_and_ui(
+    workdir: Path,
+) -> None:
+    server = Server(workdir)
+    try:
+        server.wait_healthy()
+        ready = httpx.get(f"{server.url}/api/v1/health/ready", timeout=5)
+        root = httpx.get(f"{server.url}/", timeout=5)
+    finally:
+        code = server.stop()
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    assert root.status_code == 200 and "<title>ItemHub</title>" in root.text
+    # uvicorn re-raises SIGTERM after a graceful shutdown.
+    assert code == -signal.SIGTERM
+    assert any("Application shutdown complete" in line for line in server.output)
+    assert (workdir / "data" / "itemhub.db").exists()
+    assert (workdir / "data" / "itemhub-read.db").exists()
+    printed = [line for line in server.output if "with password" in line]
+    assert len(printed) == 1 and "admin@example.com" in printed[0]
+
+    again = Server(workdir)
+    try:
+        again.wait_healthy()
+    finally:
+        again.stop()
+    assert not any("with password" in line for line in again.output)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"ITEMHUB_DATABASE_URL": "mysql://x/y"}, "ITEMHUB_DATABASE_URL must start"),
+        (
+            {"ITEMHUB_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/x"},
+            "cannot reach PostgreSQL 127.0.0.1:1/x",
+        ),
+        ({"ITEMHUB_ENV": "prod"}, "ITEMHUB_SECRET_KEY must be set"),
+        ({"ITEMHUB_PORT": "99999"}, "ITEMHUB_PORT"),
+    ],
+)
+def test_bad_settings_stop_startup_with_one_clear_line(
+    workdir: Path, env: dict[str, str], expected: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "itemhub", "serve"],
+        cwd=workdir,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("itemhub: ") and expected in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
