@@ -59,7 +59,7 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     ui.run_with(
         api,
         title="ItemHub",
-        storage_secret=settings.storage_secret,
+        storage_secret=settings.storage_secret.get_secret_value(),
         show_welcome_message=False,
     )
     set_current(hub)

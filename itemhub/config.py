@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "changethis"
@@ -29,11 +35,12 @@ class Settings(BaseSettings):
     env: Literal["dev", "prod"] = "dev"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    database_url: str = "sqlite:///./data/itemhub.db"
-    secret_key: str = DEFAULT_SECRET
-    storage_secret: str = DEFAULT_SECRET
+    # repr=False: a PostgreSQL URL may hold a password; reprs end up in logs.
+    database_url: str = Field(default="sqlite:///./data/itemhub.db", repr=False)
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    storage_secret: SecretStr = SecretStr(DEFAULT_SECRET)
     first_superuser_email: str = "admin@example.com"
-    first_superuser_password: str | None = None
+    first_superuser_password: SecretStr | None = None
     board_columns: Annotated[tuple[str, ...], NoDecode] = DEFAULT_COLUMNS
     # Single-instance mode creates tables at startup; several instances set this
     # off and run `itemhub migrate` once, because concurrent DDL races.
@@ -62,7 +69,7 @@ class Settings(BaseSettings):
     def _check_prod_secrets(self) -> Settings:
         if self.env == "prod":
             for name in ("secret_key", "storage_secret"):
-                secret = getattr(self, name)
+                secret = getattr(self, name).get_secret_value()
                 if secret == DEFAULT_SECRET or len(secret) < MIN_SECRET_LENGTH:
                     raise ValueError(
                         f"ITEMHUB_{name.upper()} must be set to a random value of at "

@@ -66,7 +66,7 @@ class Readiness:
         )
 
 
-@dataclass
+@dataclass(repr=False)
 class Hub:
     """Everything one ItemHub process runs, wired from ``Settings``."""
 
@@ -274,7 +274,8 @@ def ensure_first_superuser(hub: Hub) -> str | None:
     email = normalise_email(settings.first_superuser_email)
     if not first_superuser_missing(hub):
         return None
-    password = settings.first_superuser_password
+    secret = settings.first_superuser_password
+    password = secret.get_secret_value() if secret else ""
     generated = None
     if not password:
         if settings.env == "prod":

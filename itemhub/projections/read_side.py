@@ -41,6 +41,10 @@ class ReadSide:
         for worker in self.workers.values():
             worker.wait_for(position, max(deadline - time.monotonic(), 0.0))
 
+    def states(self) -> dict[str, str]:
+        """Each worker's state, without touching a database."""
+        return {name: worker.state for name, worker in self.workers.items()}
+
     def status(self) -> list[ProjectionStatus]:
         """Each projection's position, the head of the log, and its state."""
         head = head_position(self.app)
