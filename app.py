@@ -12,8 +12,7 @@ from fastapi import FastAPI
 from nicegui import app as nicegui_app
 from nicegui import ui
 
-from itemhub import __version__
-from itemhub.api import API_PREFIX, api_router
+from itemhub.api import create_api
 from itemhub.config import ConfigError, Settings, load_settings
 from itemhub.runtime import Hub, StartupError, check_bootstrap, set_current
 from itemhub.ui import register as register_ui
@@ -29,11 +28,7 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     except StartupError:
         hub.close()
         raise
-    api = FastAPI(
-        title="ItemHub", version=__version__, summary="Event-sourced item board"
-    )
-    api.state.hub = hub
-    api.include_router(api_router(), prefix=API_PREFIX)
+    api = create_api(hub)
     live = register_ui(hub)
 
     def start() -> None:

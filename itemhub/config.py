@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
+from limits import parse as parse_rate
 from pydantic import (
     Field,
     SecretStr,
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
     ready_max_lag: int = Field(default=1000, ge=0)
+    # Failed logins allowed per username and per client IP (a `limits` string).
+    login_rate_limit: str = "5/minute"
+    # Origins allowed to call the API from a browser; empty: no CORS at all.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     log_level: str = "INFO"
 
     @field_validator("board_columns", mode="before")
@@ -54,6 +59,22 @@ class Settings(BaseSettings):
     def _split_columns(cls, value: object) -> object:
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",")]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("login_rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError("expected a rate such as 5/minute") from None
         return value
 
     @field_validator("board_columns")

@@ -12,6 +12,7 @@ from uuid import uuid5
 
 import psycopg
 
+from itemhub.auth import Authenticator, LoginGuard
 from itemhub.commands import (
     SYSTEM_ACTOR_ID,
     AlreadyExists,
@@ -31,6 +32,7 @@ from itemhub.projections import (
     ProjectionStatus,
     ReadModels,
 )
+from itemhub.projections.idempotency import IdempotencyStore
 from itemhub.projections.read_side import ReadSide
 from itemhub.projections.registry import projection_names
 from itemhub.projections.replay import catch_up
@@ -77,6 +79,8 @@ class Hub:
     read_side: ReadSide
     bus: CommandBus
     read: ReadModels
+    auth: Authenticator
+    idempotency: IdempotencyStore
     started_at: float = field(default_factory=time.monotonic)
     running: bool = False
 
@@ -106,11 +110,9 @@ class Hub:
             ) from None
         feed = ChangeFeed()
         read_side = ReadSide(app, store, feed)
-        bus = CommandBus(
-            app,
-            columns=settings.board_columns,
-            hasher=hasher or PasswordHasher.argon2id(),
-        )
+        hasher = hasher or PasswordHasher.argon2id()
+        bus = CommandBus(app, columns=settings.board_columns, hasher=hasher)
+        read = ReadModels(store.reader, store.tables, settings.board_columns)
         hub = cls(
             settings=settings,
             app=app,
@@ -118,7 +120,13 @@ class Hub:
             feed=feed,
             read_side=read_side,
             bus=bus,
-            read=ReadModels(store.reader, store.tables, settings.board_columns),
+            read=read,
+            auth=Authenticator(
+                read=read,
+                hasher=hasher,
+                guard=LoginGuard.create(settings.login_rate_limit),
+            ),
+            idempotency=IdempotencyStore(store),
         )
         return hub
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
 
-from itemhub.api.routes import health
+from fastapi import APIRouter, FastAPI, HTTPException, status
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from itemhub import __version__
+from itemhub.api.errors import RequestGuard, install_error_handlers
+from itemhub.api.routes import events, health, items, login, users
+from itemhub.api.tokens import TokenService
+from itemhub.runtime import Hub
 
 API_PREFIX = "/api/v1"
 
@@ -12,5 +20,57 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Every API route, to be included under ``API_PREFIX``."""
     router = APIRouter()
-    router.include_router(health.router)
+    for module in (login, users, items, events, health):
+        router.include_router(module.router)
+
+    # Last: unknown paths under /api answer JSON, not NiceGUI's HTML 404 page.
+    @router.api_route(
+        "/{path:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        include_in_schema=False,
+    )
+    def unknown_path(path: str) -> None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no such API path: /{path}")
+
     return router
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable operation ids: ``<tag>-<function name>``."""
+    tag = route.tags[0] if route.tags else "api"
+    return f"{tag}-{route.name}"
+
+
+def create_api(hub: Hub) -> FastAPI:
+    """The parent FastAPI app with the REST API (NiceGUI is mounted on it later)."""
+    settings = hub.settings
+    api = FastAPI(
+        title="ItemHub",
+        version=__version__,
+        summary="Event-sourced, live-updating item board",
+        generate_unique_id_function=operation_id,
+    )
+    api.state.hub = hub
+    api.state.tokens = TokenService(
+        settings.secret_key.get_secret_value(),
+        dt.timedelta(minutes=settings.access_token_expire_minutes),
+    )
+    install_error_handlers(api)
+    api.include_router(api_router(), prefix=API_PREFIX)
+    if settings.cors_origins:
+        api.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=False,  # bearer tokens, never cookies
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Idempotency-Key",
+                "Last-Event-ID",
+            ],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+        )
+    api.add_middleware(RequestGuard, prefix=f"{API_PREFIX}/")
+    return api

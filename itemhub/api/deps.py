@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from itemhub.api.tokens import InvalidToken, TokenService
+from itemhub.commands import Channel, Context
+from itemhub.projections import UserCredentials
 from itemhub.runtime import Hub
+
+bearer = HTTPBearer(auto_error=False, description="An access token from /login")
 
 
 def get_hub(request: Request) -> Hub:
@@ -15,4 +22,66 @@ def get_hub(request: Request) -> Hub:
     return hub
 
 
+def get_tokens(request: Request) -> TokenService:
+    """The token service of this app."""
+    tokens: TokenService = request.app.state.tokens
+    return tokens
+
+
 HubDep = Annotated[Hub, Depends(get_hub)]
+TokensDep = Annotated[TokenService, Depends(get_tokens)]
+
+
+def unauthorized(detail: str) -> HTTPException:
+    """401 with the challenge clients expect."""
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def current_user(
+    hub: HubDep,
+    tokens: TokensDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> UserCredentials:
+    """The user of a valid bearer token whose version still matches."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized("Not authenticated")
+    try:
+        claims = tokens.decode(credentials.credentials)
+    except InvalidToken:
+        raise unauthorized("Could not validate credentials") from None
+    user = hub.auth.session_user(claims.user_id, claims.token_version)
+    if user is None:
+        raise unauthorized("Token is no longer valid")
+    return user
+
+
+CurrentUser = Annotated[UserCredentials, Depends(current_user)]
+
+
+def current_superuser(user: CurrentUser) -> UserCredentials:
+    """The current user, who must be a superuser."""
+    if not user.is_superuser:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only a superuser may do this")
+    return user
+
+
+SuperUser = Annotated[UserCredentials, Depends(current_superuser)]
+
+
+def command_context(request: Request, user: CurrentUser) -> Context:
+    """The acting user for commands; the request id becomes the correlation id."""
+    request_id = getattr(request.state, "request_id", None)
+    correlation = uuid.UUID(request_id) if request_id else uuid.uuid4()
+    return Context(actor_id=user.id, channel=Channel.API, correlation_id=correlation)
+
+
+CommandContext = Annotated[Context, Depends(command_context)]
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address (behind a proxy: as uvicorn's proxy headers set it)."""
+    return request.client.host if request.client else "unknown"

@@ -2,13 +2,209 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import datetime as dt
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from itemhub.projections import ItemCard, UserView
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+Email = Annotated[StrictStr, Field(max_length=254, pattern=EMAIL_PATTERN)]
+Password = Annotated[StrictStr, Field(min_length=8, max_length=128)]
+Title = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Description = Annotated[StrictStr, Field(max_length=10_000)]
+FullName = Annotated[StrictStr, Field(max_length=120)]
+Column = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+Position = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
+
+
+class Request(BaseModel):
+    """Base of request bodies: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Message(BaseModel):
+    """A plain answer or error."""
+
+    detail: str
+
+
+class ConflictMessage(BaseModel):
+    """A stale version: who changed it first and the current version."""
+
+    detail: str
+    current_version: int
+    changed_by: str
+
+
+class ServerError(BaseModel):
+    """An unexpected failure; quote the request id when reporting it."""
+
+    detail: str
+    request_id: str
+
+
+# --- auth --------------------------------------------------------------------
+
+
+class Token(BaseModel):
+    """An access token for the Authorization header."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+# --- users -------------------------------------------------------------------
+
+
+class UserCreate(Request):
+    """A new user."""
+
+    email: Email
+    password: Password
+    full_name: FullName = ""
+    is_superuser: StrictBool = False
+
+
+class UserUpdate(Request):
+    """Changes to a user; password, is_superuser and is_active need a superuser."""
+
+    email: Email | None = None
+    full_name: FullName | None = None
+    password: Password | None = None
+    is_superuser: StrictBool | None = None
+    is_active: StrictBool | None = None
+
+
+class UserUpdateMe(Request):
+    """Changes to one's own profile."""
+
+    email: Email | None = None
+    full_name: FullName | None = None
+
+
+class UpdatePassword(Request):
+    """A new password, confirmed by the current one."""
+
+    current_password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    new_password: Password
+
+
+class UserPublic(BaseModel):
+    """A user as the API shows it."""
+
+    id: UUID
+    email: str
+    full_name: str
+    is_superuser: bool
+    is_active: bool
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, user: UserView) -> UserPublic:
+        """From the read model's DTO."""
+        return cls(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            is_superuser=user.is_superuser,
+            is_active=user.is_active,
+            version=user.version,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class UsersPublic(BaseModel):
+    """A page of users and the total count."""
+
+    data: list[UserPublic]
+    count: int
+
+
+# --- items -------------------------------------------------------------------
+
+
+class ItemCreate(Request):
+    """A new item; without a position it goes last in its column."""
+
+    title: Title
+    description: Description = ""
+    column: Column
+    position: Position | None = None
+    owner_id: UUID | None = None
+
+
+class ItemUpdate(Request):
+    """Changes to an item; a new owner needs a superuser."""
+
+    title: Title | None = None
+    description: Description | None = None
+    owner_id: UUID | None = None
+
+
+class ItemMove(Request):
+    """Where an item goes: a column and an index in it (0 is the top)."""
+
+    column: Column
+    position: Position
+
+
+class ItemPublic(BaseModel):
+    """An item as the API shows it; ``version`` is also its ETag."""
+
+    id: UUID
+    title: str
+    description: str
+    column: str
+    position: int | None
+    owner_id: UUID
+    owner_name: str
+    archived: bool
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    changed_by_id: UUID
+    changed_by: str
+
+    @classmethod
+    def of(cls, card: ItemCard) -> ItemPublic:
+        """From the read model's DTO."""
+        return cls(
+            id=card.id,
+            title=card.title,
+            description=card.description,
+            column=card.column,
+            position=card.position,
+            owner_id=card.owner_id,
+            owner_name=card.owner_name,
+            archived=card.archived,
+            version=card.version,
+            created_at=card.created_at,
+            updated_at=card.updated_at,
+            changed_by_id=card.changed_by_id,
+            changed_by=card.changed_by_name,
+        )
+
+
+class ItemsPublic(BaseModel):
+    """A page of items and the total count."""
+
+    data: list[ItemPublic]
+    count: int
+
+
+# --- health ------------------------------------------------------------------
 
 
 class Liveness(BaseModel):
     """The process answers; its workers' states, without touching a database."""
-
-    model_config = ConfigDict(extra="forbid")
 
     status: str
     version: str
@@ -18,8 +214,6 @@ class Liveness(BaseModel):
 
 class ProjectionHealth(BaseModel):
     """One projection's position against the head of the log."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str
     state: str
@@ -31,8 +225,6 @@ class ProjectionHealth(BaseModel):
 
 class ReadinessReport(BaseModel):
     """Both databases reachable and every projection running and close to the head."""
-
-    model_config = ConfigDict(extra="forbid")
 
     ready: bool
     event_store: str

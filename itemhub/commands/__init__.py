@@ -30,6 +30,7 @@ from itemhub.commands.messages import (
     RegisterUser,
     RestoreItem,
     RevokeSuperuser,
+    UpdateUser,
 )
 from itemhub.commands.passwords import PasswordHasher
 from itemhub.events import SYSTEM_ACTOR_ID, Channel
@@ -66,4 +67,5 @@ __all__ = [
     "RegisterUser",
     "RestoreItem",
     "RevokeSuperuser",
+    "UpdateUser",
 ]

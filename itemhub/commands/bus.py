@@ -268,7 +268,7 @@ def create_item(bus: CommandBus, cmd: m.CreateItem, ctx: m.Context) -> m.Command
 
 @handles(m.EditItem)
 def edit_item(bus: CommandBus, cmd: m.EditItem, ctx: m.Context) -> m.CommandResult:
-    """Change an item's text."""
+    """Change an item's text and, for superusers, its owner (one save)."""
     actor = bus.actor(ctx)
     meta = bus.meta(actor, ctx, cmd)
 
@@ -276,7 +276,14 @@ def edit_item(bus: CommandBus, cmd: m.EditItem, ctx: m.Context) -> m.CommandResu
         item, replayed = _item(bus, actor, cmd, cmd.item_id)
         if replayed:
             return replayed
-        if not item.edit(title=cmd.title, description=cmd.description, meta=meta):
+        if cmd.owner_id is not None and cmd.owner_id != item.owner_id:
+            require_superuser(actor)
+            bus.active_user(cmd.owner_id, "owner_id")
+        edited = item.edit(title=cmd.title, description=cmd.description, meta=meta)
+        reassigned = cmd.owner_id is not None and item.reassign(
+            owner_id=cmd.owner_id, meta=meta
+        )
+        if not (edited or reassigned):
             return bus.unchanged(item)
         return bus.save(item, item)
 
@@ -463,19 +470,82 @@ def change_profile(
         user, replayed = _user(bus, cmd, cmd.user_id)
         if replayed:
             return replayed
-        email = new_email or user.email
-        full_name = user.full_name if new_name is None else new_name
-        if (email, full_name) == (user.email, user.full_name):
+        claims = _change_profile(bus, user, new_email, new_name, meta)
+        if not user.pending_events:
             return bus.unchanged(user)
-        changed: list[HubAggregate] = [user]
-        if email != user.email:
-            changed.append(_claim(bus, email, user.id, meta))
-            old = bus.get(EmailClaim, EmailClaim.id_for(user.email))
-            if old is not None and old.holder_id == user.id:
-                old.release(meta=meta)
-                changed.append(old)
-        user.change_profile(email=email, full_name=full_name, meta=meta)
-        return bus.save(user, *changed)
+        return bus.save(user, user, *claims)
+
+    return bus.retrying(decide)
+
+
+def _change_profile(
+    bus: CommandBus,
+    user: User,
+    new_email: str | None,
+    new_name: str | None,
+    meta: EventMeta,
+) -> list[HubAggregate]:
+    """Apply a new e-mail and/or name; returns the e-mail claims that changed."""
+    email = new_email or user.email
+    full_name = user.full_name if new_name is None else new_name
+    if (email, full_name) == (user.email, user.full_name):
+        return []
+    claims: list[HubAggregate] = []
+    if email != user.email:
+        claims.append(_claim(bus, email, user.id, meta))
+        old = bus.get(EmailClaim, EmailClaim.id_for(user.email))
+        if old is not None and old.holder_id == user.id:
+            old.release(meta=meta)
+            claims.append(old)
+    user.change_profile(email=email, full_name=full_name, meta=meta)
+    return claims
+
+
+@handles(m.UpdateUser)
+def update_user(bus: CommandBus, cmd: m.UpdateUser, ctx: m.Context) -> m.CommandResult:
+    """Change profile, password, role and state of a user in one save."""
+    actor = bus.actor(ctx)
+    require_self_or_superuser(actor, cmd.user_id)
+    if (cmd.password, cmd.is_superuser, cmd.is_active) != (None, None, None):
+        require_superuser(actor)
+    new_email = None if cmd.email is None else normalise_email(cmd.email)
+    new_name = None if cmd.full_name is None else clean_name(cmd.full_name)
+    password_hash = None
+    if cmd.password is not None:
+        check_password_policy(cmd.password)
+        password_hash = bus.hasher.hash(cmd.password)
+    meta = bus.meta(actor, ctx, cmd)
+
+    def decide() -> m.CommandResult:
+        user, replayed = _user(bus, cmd, cmd.user_id)
+        if replayed:
+            return replayed
+        changed = _change_profile(bus, user, new_email, new_name, meta)
+        if password_hash is not None:
+            user.change_password(password_hash=password_hash, meta=meta)
+        roster = bus.roster(meta)
+        was_member = user.is_active and user.is_superuser
+        if cmd.is_superuser is not None and cmd.is_superuser != user.is_superuser:
+            if cmd.is_superuser:
+                user.grant_superuser(meta=meta)
+            else:
+                _last_superuser_guard(roster, user, "demote")
+                user.revoke_superuser(meta=meta)
+        if cmd.is_active is not None and cmd.is_active != user.is_active:
+            if cmd.is_active:
+                user.reactivate(meta=meta)
+            else:
+                _last_superuser_guard(roster, user, "deactivate")
+                user.deactivate(meta=meta)
+        if user.is_active and user.is_superuser and not was_member:
+            roster.join(user_id=user.id, meta=meta)
+        elif was_member and not (user.is_active and user.is_superuser):
+            roster.leave(user_id=user.id, meta=meta)
+        if not user.pending_events:
+            return bus.unchanged(user)
+        if roster.pending_events:
+            changed.append(roster)
+        return bus.save(user, user, *changed)
 
     return bus.retrying(decide)
 

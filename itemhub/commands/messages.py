@@ -47,11 +47,12 @@ class CreateItem(Command):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EditItem(VersionedCommand):
-    """Change an item's title and/or description."""
+    """Change an item's title, description and (superusers only) owner at once."""
 
     item_id: UUID
     title: str | None = None
     description: str | None = None
+    owner_id: UUID | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -112,6 +113,23 @@ class ChangeProfile(VersionedCommand):
     user_id: UUID
     email: str | None = None
     full_name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UpdateUser(VersionedCommand):
+    """Change several things of a user in one atomic step.
+
+    Users may change their own e-mail and name; only superusers may set a
+    password, the superuser flag or the active flag (never removing the last
+    active superuser).
+    """
+
+    user_id: UUID
+    email: str | None = None
+    full_name: str | None = None
+    password: str | None = field(default=None, repr=False)
+    is_superuser: bool | None = None
+    is_active: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

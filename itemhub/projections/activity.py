@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -23,12 +24,12 @@ class ActivityProjection(Projection):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.labels: dict[UUID, str] = {}
+        self.targets: dict[UUID, tuple[str, UUID]] = {}
 
     def load(self, conn: Connection) -> None:
-        """Labels are loaded lazily from the newest row of each target."""
+        """Targets' labels and owners are loaded lazily from their newest row."""
         del conn
-        self.labels = {}
+        self.targets = {}
 
     def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
         """Insert one row per item or user event."""
@@ -37,9 +38,13 @@ class ActivityProjection(Projection):
             if not isinstance(event, Item.Event | User.Event):
                 continue
             target_type = "item" if isinstance(event, Item.Event) else "user"
-            before = self._label(conn, event.originator_id)
+            before, owner = self._target(conn, event.originator_id)
             after = _label_after(event, before)
-            self.labels[event.originator_id] = after
+            if isinstance(event, Item.Created | Item.OwnerReassigned):
+                owner = event.owner_id
+            elif isinstance(event, User.Event):
+                owner = event.originator_id
+            self.targets[event.originator_id] = (after, owner)
             rows.append(
                 {
                     "position": position,
@@ -52,6 +57,8 @@ class ActivityProjection(Projection):
                     "target_id": event.originator_id,
                     "target_label": after,
                     "summary": summarise(event, before),
+                    "details": event_details(event),
+                    "owner_id": owner,
                     "version": event.originator_version,
                     "correlation_id": event.correlation_id,
                     "command_id": event.command_id,
@@ -64,17 +71,45 @@ class ActivityProjection(Projection):
             for r in rows
         ]
 
-    def _label(self, conn: Connection, target_id: UUID) -> str:
-        if target_id not in self.labels:
+    def _target(self, conn: Connection, target_id: UUID) -> tuple[str, UUID]:
+        if target_id not in self.targets:
             t = self.tables.activity
-            label = conn.execute(
-                select(t.c.target_label)
+            row = conn.execute(
+                select(t.c.target_label, t.c.owner_id)
                 .where(t.c.target_id == target_id)
                 .order_by(t.c.position.desc())
                 .limit(1)
-            ).scalar()
-            self.labels[target_id] = label or ""
-        return self.labels[target_id]
+            ).first()
+            self.targets[target_id] = (
+                (row.target_label, row.owner_id) if row else ("", target_id)
+            )
+        return self.targets[target_id]
+
+
+_NOT_DETAILS = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "actor_id",
+        "actor_name",
+        "channel",
+        "correlation_id",
+        "command_id",
+        "password_hash",
+    }
+)
+
+
+def event_details(event: HubEvent) -> str:
+    """The event's own fields as JSON, without metadata or secrets."""
+    fields = {
+        k: str(v) if isinstance(v, UUID) else v
+        for k, v in vars(event).items()
+        if k not in _NOT_DETAILS
+    }
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False)
 
 
 def _label_after(event: HubEvent, before: str) -> str:

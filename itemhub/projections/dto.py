@@ -73,6 +73,8 @@ class ActivityEntry:
     target_id: UUID
     target_label: str
     summary: str
+    details: str
+    owner_id: UUID
     version: int
     correlation_id: UUID
     command_id: UUID

@@ -206,6 +206,24 @@ class ReadModels:
 
     # --- activity -------------------------------------------------------------
 
+    def activity_since(
+        self, after: int, *, owner_id: UUID | None = None, limit: int = 500
+    ) -> list[ActivityEntry]:
+        """Oldest-first entries after a position (``owner_id``: their items only)."""
+        t = self.tables.activity
+        query = select(t).where(t.c.position > after)
+        if owner_id is not None:
+            query = query.where(t.c.owner_id == owner_id, t.c.target_type == "item")
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(t.c.position).limit(limit)).mappings()
+            return [ActivityEntry(**r) for r in rows]
+
+    def activity_position(self) -> int:
+        """The newest position in the activity read model (0 when empty)."""
+        t = self.tables.activity
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(t.c.position))).scalar() or 0)
+
     def activity(
         self,
         *,

@@ -28,6 +28,7 @@ class ReadTables:
     item_owners: Table
     users: Table
     activity: Table
+    idempotency: Table
     tracking: Table
 
     def of(self, projection: str) -> list[Table]:
@@ -98,12 +99,31 @@ def read_tables(suffix: str = "") -> ReadTables:
         Column("target_id", Uuid, nullable=False),
         Column("target_label", String(254), nullable=False),
         Column("summary", Text, nullable=False),
+        # The event's own fields as JSON (never a password hash).
+        Column("details", Text, nullable=False),
+        # Whose item it was after the event (for users: the user), so that
+        # standard users can be shown the history of their own items only.
+        Column("owner_id", Uuid, nullable=False),
         Column("version", Integer, nullable=False),
         Column("correlation_id", Uuid, nullable=False),
         Column("command_id", Uuid, nullable=False),
         Index(f"ix_activity{suffix}_target", "target_id", "position"),
         Index(f"ix_activity{suffix}_actor", "actor_id", "position"),
         Index(f"ix_activity{suffix}_time", "occurred_at"),
+        Index(f"ix_activity{suffix}_owner", "owner_id", "position"),
+    )
+    # Not a projection: the first response to each Idempotency-Key of the API.
+    idempotency = Table(
+        f"api_idempotency{suffix}",
+        md,
+        Column("user_id", Uuid, primary_key=True),
+        Column("key", String(200), primary_key=True),
+        Column("fingerprint", String(64), nullable=False),
+        Column("status", Integer, nullable=False),
+        Column("body", Text, nullable=False),
+        Column("headers", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Index(f"ix_api_idempotency{suffix}_created", "created_at"),
     )
     tracking = Table(
         f"projection_tracking{suffix}",
@@ -121,5 +141,6 @@ def read_tables(suffix: str = "") -> ReadTables:
         item_owners=item_owners,
         users=users,
         activity=activity,
+        idempotency=idempotency,
         tracking=tracking,
     )

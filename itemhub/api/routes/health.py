@@ -11,7 +11,7 @@ from itemhub.api.schemas import Liveness, ProjectionHealth, ReadinessReport
 router = APIRouter(prefix="/health", tags=["health"])
 
 
-@router.get("", operation_id="health-live")
+@router.get("")
 async def read_liveness(hub: HubDep) -> Liveness:
     """Liveness: the process and its event loop answer."""
     return Liveness(
@@ -26,7 +26,6 @@ async def read_liveness(hub: HubDep) -> Liveness:
 
 @router.get(
     "/ready",
-    operation_id="health-ready",
     responses={503: {"model": ReadinessReport, "description": "Not ready"}},
 )
 def read_readiness(hub: HubDep, response: Response) -> ReadinessReport:

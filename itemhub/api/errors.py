@@ -1,0 +1,151 @@
+"""JSON errors for every API failure, request ids, and body size limits."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from itemhub.commands import (
+    AlreadyExists,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    ReadModelUnavailable,
+)
+
+log = logging.getLogger("itemhub.api")
+
+MAX_BODY_BYTES = 1024 * 1024
+REQUEST_ID_HEADER = "X-Request-ID"
+
+_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    AlreadyExists: 409,
+    InvalidState: 409,
+    Conflict: 409,
+    ReadModelUnavailable: 503,
+}
+
+
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    """The HTTP answer to a refused command."""
+    if isinstance(exc, InvalidInput):
+        # The same shape as FastAPI's own validation errors.
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": [
+                    {
+                        "loc": ["body", exc.field],
+                        "msg": exc.message,
+                        "type": "value_error",
+                    }
+                ]
+            },
+        )
+    status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
+    content: dict[str, Any] = {"detail": str(exc)}
+    if isinstance(exc, Conflict):
+        content |= {
+            "current_version": exc.current_version,
+            "changed_by": exc.changed_by,
+        }
+    return JSONResponse(status_code=status, content=content)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain errors and crashes to JSON; tag every request with an id."""
+
+    @app.exception_handler(DomainError)
+    async def on_domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return domain_error_response(exc)
+
+    @app.exception_handler(Exception)
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", "-")
+        log.error(
+            "request %s %s %s failed",
+            request_id,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        return JSONResponse(
+            status_code=500,
+            content={"detail": "Internal server error", "request_id": request_id},
+            headers={REQUEST_ID_HEADER: request_id},
+        )
+
+
+class RequestGuard:
+    """ASGI middleware: a request id on every request, a size cap on API bodies."""
+
+    def __init__(self, app: ASGIApp, prefix: str = "/api/") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append(
+                    (REQUEST_ID_HEADER.lower().encode(), request_id.encode())
+                )
+                message["headers"] = headers
+            await send(message)
+
+        if not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send_with_id)
+            return
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and (
+            not length.isdigit() or int(length) > MAX_BODY_BYTES
+        ):
+            await _too_large(send_with_id)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY_BYTES:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLarge:
+            await _too_large(send_with_id)
+
+
+class BodyTooLarge(Exception):
+    """A chunked body grew past the limit."""
+
+
+async def _too_large(send: Send) -> None:
+    response = JSONResponse(
+        status_code=413,
+        content={"detail": f"request body larger than {MAX_BODY_BYTES} bytes"},
+    )
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,339 @@
+"""Items: the board's cards, with versions (ETag / If-Match) and idempotent retries."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse, Response
+
+from itemhub.api.deps import CommandContext, CurrentUser, HubDep
+from itemhub.api.idempotency import run_idempotent
+from itemhub.api.routes.common import (
+    AUTH,
+    CONFLICT,
+    FORBIDDEN,
+    NOT_FOUND,
+    UNAVAILABLE,
+    VALIDATION,
+    only_known_query_params,
+)
+from itemhub.api.schemas import (
+    ItemCreate,
+    ItemMove,
+    ItemPublic,
+    ItemsPublic,
+    ItemUpdate,
+)
+from itemhub.commands import (
+    ArchiveItem,
+    CreateItem,
+    DeleteItem,
+    EditItem,
+    MoveItem,
+    RestoreItem,
+)
+from itemhub.projections import ItemCard, ItemFilter, UserCredentials
+from itemhub.runtime import Hub
+
+router = APIRouter(prefix="/items", tags=["items"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='The version the change is based on, e.g. "3" (from the ETag)',
+    ),
+]
+_ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+
+def etag(version: int) -> str:
+    """The ETag of an item version."""
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version named by If-Match (None: last writer wins)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = _ETAG.match(if_match.strip())
+    if found is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            'If-Match must be an ETag of this API, e.g. "3"',
+        )
+    return int(found.group(1))
+
+
+def _visible_card(hub: Hub, user: UserCredentials, item_id: UUID) -> ItemCard:
+    card = hub.read.item(item_id)
+    if card is None or (card.owner_id != user.id and not user.is_superuser):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
+    return card
+
+
+def _item_response(
+    hub: Hub, user: UserCredentials, item_id: UUID, status_code: int = 200
+) -> JSONResponse:
+    card = _visible_card(hub, user, item_id)
+    headers = {"ETag": etag(card.version)}
+    if status_code == status.HTTP_201_CREATED:
+        headers["Location"] = f"/api/v1/items/{card.id}"
+    return JSONResponse(
+        ItemPublic.of(card).model_dump(mode="json"),
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+@router.get(
+    "",
+    response_model=ItemsPublic,
+    responses=AUTH,
+    dependencies=[
+        Depends(
+            only_known_query_params(
+                "column", "owner_id", "q", "archived", "sort", "order", "skip", "limit"
+            )
+        )
+    ],
+)
+def read_items(
+    hub: HubDep,
+    user: CurrentUser,
+    column: Annotated[str | None, Query(max_length=100)] = None,
+    owner_id: UUID | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    archived: bool = False,
+    sort: Literal["position", "created_at", "updated_at", "title"] = "position",
+    order: Literal["asc", "desc"] = "asc",
+    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ItemsPublic:
+    """List your items (superusers: everyone's), filtered, sorted and paged."""
+    if not user.is_superuser:
+        if owner_id is not None and owner_id != user.id:
+            return ItemsPublic(data=[], count=0)
+        owner_id = user.id
+    page = hub.read.items(
+        ItemFilter(
+            column=column,
+            owner_id=owner_id,
+            text=q,
+            archived=archived,
+            sort=sort,
+            descending=order == "desc",
+            skip=skip,
+            limit=limit,
+        )
+    )
+    return ItemsPublic(data=[ItemPublic.of(c) for c in page.data], count=page.count)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ItemPublic,
+    responses=AUTH | UNAVAILABLE | VALIDATION | FORBIDDEN,
+)
+def create_item(
+    request: Request,
+    hub: HubDep,
+    user: CurrentUser,
+    ctx: CommandContext,
+    body: ItemCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Create an item (owned by you; superusers may name another owner)."""
+
+    def run(command_id: UUID | None) -> Response:
+        result = hub.bus.handle(
+            CreateItem(
+                title=body.title,
+                description=body.description,
+                column=body.column,
+                position=body.position,
+                owner_id=body.owner_id,
+                command_id=command_id or uuid4(),
+            ),
+            ctx,
+        )
+        return _item_response(hub, user, result.aggregate_id, status.HTTP_201_CREATED)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+
+
+@router.get("/{item_id}", response_model=ItemPublic, responses=AUTH | NOT_FOUND)
+def read_item(hub: HubDep, user: CurrentUser, item_id: UUID) -> Response:
+    """One item, with its version as ETag."""
+    return _item_response(hub, user, item_id)
+
+
+@router.patch(
+    "/{item_id}",
+    response_model=ItemPublic,
+    responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE | VALIDATION,
+)
+def update_item(
+    request: Request,
+    hub: HubDep,
+    user: CurrentUser,
+    ctx: CommandContext,
+    item_id: UUID,
+    body: ItemUpdate,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Change an item's title, description or (superusers) owner."""
+    version = expected_version(if_match)
+
+    def run(command_id: UUID | None) -> Response:
+        hub.bus.handle(
+            EditItem(
+                item_id=item_id,
+                title=body.title,
+                description=body.description,
+                owner_id=body.owner_id,
+                expected_version=version,
+                command_id=command_id or uuid4(),
+            ),
+            ctx,
+        )
+        return _item_response(hub, user, item_id)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+
+
+@router.post(
+    "/{item_id}/move",
+    response_model=ItemPublic,
+    responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE | VALIDATION,
+)
+def move_item(
+    request: Request,
+    hub: HubDep,
+    user: CurrentUser,
+    ctx: CommandContext,
+    item_id: UUID,
+    body: ItemMove,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Move an item to a column, at an index (0 is the top)."""
+    version = expected_version(if_match)
+
+    def run(command_id: UUID | None) -> Response:
+        hub.bus.handle(
+            MoveItem(
+                item_id=item_id,
+                column=body.column,
+                position=body.position,
+                expected_version=version,
+                command_id=command_id or uuid4(),
+            ),
+            ctx,
+        )
+        return _item_response(hub, user, item_id)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+
+
+@router.post(
+    "/{item_id}/archive",
+    response_model=ItemPublic,
+    responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE,
+)
+def archive_item(
+    request: Request,
+    hub: HubDep,
+    user: CurrentUser,
+    ctx: CommandContext,
+    item_id: UUID,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Take an item off the board (it stays, archived)."""
+    return _change_state(
+        ArchiveItem, request, hub, user, ctx, item_id, if_match, idempotency_key
+    )
+
+
+@router.post(
+    "/{item_id}/restore",
+    response_model=ItemPublic,
+    responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE,
+)
+def restore_item(
+    request: Request,
+    hub: HubDep,
+    user: CurrentUser,
+    ctx: CommandContext,
+    item_id: UUID,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Bring an archived item back to the end of its column."""
+    return _change_state(
+        RestoreItem, request, hub, user, ctx, item_id, if_match, idempotency_key
+    )
+
+
+@router.delete(
+    "/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE,
+)
+def delete_item(
+    request: Request,
+    hub: HubDep,
+    user: CurrentUser,
+    ctx: CommandContext,
+    item_id: UUID,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Delete an item (its history stays in the audit trail)."""
+    version = expected_version(if_match)
+
+    def run(command_id: UUID | None) -> Response:
+        hub.bus.handle(
+            DeleteItem(
+                item_id=item_id,
+                expected_version=version,
+                command_id=command_id or uuid4(),
+            ),
+            ctx,
+        )
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, None, run)
+
+
+def _change_state(
+    command: type[ArchiveItem] | type[RestoreItem],
+    request: Request,
+    hub: Hub,
+    user: UserCredentials,
+    ctx: CommandContext,
+    item_id: UUID,
+    if_match: str | None,
+    idempotency_key: str | None,
+) -> Response:
+    version = expected_version(if_match)
+
+    def run(command_id: UUID | None) -> Response:
+        hub.bus.handle(
+            command(
+                item_id=item_id,
+                expected_version=version,
+                command_id=command_id or uuid4(),
+            ),
+            ctx,
+        )
+        return _item_response(hub, user, item_id)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, None, run)

@@ -1,0 +1,73 @@
+"""Logging in and out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from itemhub.api.deps import CommandContext, CurrentUser, HubDep, TokensDep, client_ip
+from itemhub.api.routes.common import AUTH, UNAVAILABLE
+from itemhub.api.schemas import Message, Token, UserPublic
+from itemhub.auth import AccountDeactivated, LoginFailed, LoginThrottled
+from itemhub.commands import LogOutEverywhere
+
+router = APIRouter(tags=["login"])
+
+
+@router.post(
+    "/login/access-token",
+    responses={
+        401: {"model": Message, "description": "Incorrect e-mail or password"},
+        403: {"model": Message, "description": "Account deactivated"},
+        429: {"model": Message, "description": "Too many failed logins"},
+    },
+)
+def login_access_token(
+    request: Request,
+    hub: HubDep,
+    tokens: TokensDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> Token:
+    """Exchange e-mail (as `username`) and password for an access token."""
+    try:
+        user = hub.auth.login(form.username, form.password, client_ip(request))
+    except LoginThrottled as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            str(exc),
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    except LoginFailed:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Incorrect e-mail or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+    except AccountDeactivated:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "This account is deactivated"
+        ) from None
+    return Token(
+        access_token=tokens.issue(user),
+        expires_in=int(tokens.lifetime.total_seconds()),
+    )
+
+
+@router.post("/login/test-token", responses=AUTH)
+def test_token(hub: HubDep, user: CurrentUser) -> UserPublic:
+    """Check a token: answers the user it belongs to."""
+    view = hub.read.user(user.id)
+    if view is None:  # the token checked out against the same read model
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Token is no longer valid")
+    return UserPublic.of(view)
+
+
+@router.post(
+    "/logout", status_code=status.HTTP_204_NO_CONTENT, responses=AUTH | UNAVAILABLE
+)
+def logout(hub: HubDep, user: CurrentUser, ctx: CommandContext) -> Response:
+    """Log out everywhere: every token and UI session of this user ends now."""
+    hub.bus.handle(LogOutEverywhere(user_id=user.id), ctx)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

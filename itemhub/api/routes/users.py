@@ -1,0 +1,275 @@
+"""Users: administration by superusers, and one's own account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse, Response
+
+from itemhub.api.deps import CommandContext, CurrentUser, HubDep, SuperUser
+from itemhub.api.idempotency import run_idempotent
+from itemhub.api.routes.common import (
+    AUTH,
+    CONFLICT,
+    NOT_FOUND,
+    SUPERUSER,
+    UNAVAILABLE,
+    VALIDATION,
+    only_known_query_params,
+)
+from itemhub.api.schemas import (
+    Message,
+    UpdatePassword,
+    UserCreate,
+    UserPublic,
+    UsersPublic,
+    UserUpdate,
+    UserUpdateMe,
+)
+from itemhub.commands import (
+    ChangePassword,
+    DeactivateUser,
+    ReactivateUser,
+    RegisterUser,
+    UpdateUser,
+)
+from itemhub.runtime import Hub
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def _user_response(hub: Hub, user_id: UUID, status_code: int = 200) -> JSONResponse:
+    view = hub.read.user(user_id)
+    if view is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
+    return JSONResponse(
+        UserPublic.of(view).model_dump(mode="json"), status_code=status_code
+    )
+
+
+@router.get(
+    "",
+    response_model=UsersPublic,
+    responses=SUPERUSER,
+    dependencies=[
+        Depends(only_known_query_params("q", "active", "superuser", "skip", "limit"))
+    ],
+)
+def read_users(
+    hub: HubDep,
+    _: SuperUser,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    active: bool | None = None,
+    superuser: bool | None = None,
+    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> UsersPublic:
+    """List users, newest first (superusers only)."""
+    page = hub.read.users(
+        text=q, active=active, superuser=superuser, skip=skip, limit=limit
+    )
+    return UsersPublic(data=[UserPublic.of(u) for u in page.data], count=page.count)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses=SUPERUSER | CONFLICT | UNAVAILABLE | VALIDATION,
+)
+def create_user(
+    request: Request,
+    hub: HubDep,
+    user: SuperUser,
+    ctx: CommandContext,
+    body: UserCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Create a user (superusers only)."""
+
+    def run(command_id: UUID | None) -> Response:
+        result = hub.bus.handle(
+            RegisterUser(
+                email=body.email,
+                password=body.password,
+                full_name=body.full_name,
+                is_superuser=body.is_superuser,
+                command_id=command_id or uuid4(),
+            ),
+            ctx,
+        )
+        return _user_response(hub, result.aggregate_id, status.HTTP_201_CREATED)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+
+
+@router.get("/me", response_model=UserPublic, responses=AUTH)
+def read_user_me(hub: HubDep, user: CurrentUser) -> Response:
+    """Your own account."""
+    return _user_response(hub, user.id)
+
+
+@router.patch(
+    "/me",
+    response_model=UserPublic,
+    responses=AUTH | CONFLICT | UNAVAILABLE | VALIDATION,
+)
+def update_user_me(
+    request: Request,
+    hub: HubDep,
+    user: CurrentUser,
+    ctx: CommandContext,
+    body: UserUpdateMe,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Change your own e-mail or name."""
+
+    def run(command_id: UUID | None) -> Response:
+        hub.bus.handle(
+            UpdateUser(
+                user_id=user.id,
+                email=body.email,
+                full_name=body.full_name,
+                command_id=command_id or uuid4(),
+            ),
+            ctx,
+        )
+        return _user_response(hub, user.id)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+
+
+@router.patch(
+    "/me/password",
+    response_model=Message,
+    responses=AUTH | UNAVAILABLE | VALIDATION,
+)
+def update_password_me(
+    request: Request,
+    hub: HubDep,
+    user: CurrentUser,
+    ctx: CommandContext,
+    body: UpdatePassword,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Change your password; every token and session of yours ends."""
+
+    def run(command_id: UUID | None) -> Response:
+        hub.bus.handle(
+            ChangePassword(
+                user_id=user.id,
+                current_password=body.current_password,
+                new_password=body.new_password,
+                command_id=command_id or uuid4(),
+            ),
+            ctx,
+        )
+        return JSONResponse({"detail": "Password updated; log in again"})
+
+    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+
+
+def _self_or_superuser(user_id: UUID, user: CurrentUser) -> None:
+    # 403 before 404: a standard user learns nothing about other ids.
+    if user.id != user_id and not user.is_superuser:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "You may only see your own account"
+        )
+
+
+@router.get(
+    "/{user_id}",
+    response_model=UserPublic,
+    responses=SUPERUSER | NOT_FOUND,
+)
+def read_user(hub: HubDep, user_id: UUID, user: CurrentUser) -> Response:
+    """A user (yourself, or anyone for superusers)."""
+    _self_or_superuser(user_id, user)
+    return _user_response(hub, user_id)
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=UserPublic,
+    responses=SUPERUSER | NOT_FOUND | CONFLICT | UNAVAILABLE | VALIDATION,
+)
+def update_user(
+    request: Request,
+    hub: HubDep,
+    user_id: UUID,
+    user: CurrentUser,
+    ctx: CommandContext,
+    body: UserUpdate,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Change a user; password, roles and state only by superusers."""
+    _self_or_superuser(user_id, user)
+
+    def run(command_id: UUID | None) -> Response:
+        hub.bus.handle(
+            UpdateUser(
+                user_id=user_id,
+                email=body.email,
+                full_name=body.full_name,
+                password=body.password,
+                is_superuser=body.is_superuser,
+                is_active=body.is_active,
+                command_id=command_id or uuid4(),
+            ),
+            ctx,
+        )
+        return _user_response(hub, user_id)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+
+
+@router.post(
+    "/{user_id}/deactivate",
+    response_model=UserPublic,
+    responses=SUPERUSER | NOT_FOUND | CONFLICT | UNAVAILABLE,
+)
+def deactivate_user(
+    request: Request,
+    hub: HubDep,
+    user_id: UUID,
+    user: SuperUser,
+    ctx: CommandContext,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Deactivate a user: they can no longer log in, their tokens end."""
+
+    def run(command_id: UUID | None) -> Response:
+        hub.bus.handle(
+            DeactivateUser(user_id=user_id, command_id=command_id or uuid4()), ctx
+        )
+        return _user_response(hub, user_id)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, None, run)
+
+
+@router.post(
+    "/{user_id}/reactivate",
+    response_model=UserPublic,
+    responses=SUPERUSER | NOT_FOUND | CONFLICT | UNAVAILABLE,
+)
+def reactivate_user(
+    request: Request,
+    hub: HubDep,
+    user_id: UUID,
+    user: SuperUser,
+    ctx: CommandContext,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Let a deactivated user log in again."""
+
+    def run(command_id: UUID | None) -> Response:
+        hub.bus.handle(
+            ReactivateUser(user_id=user_id, command_id=command_id or uuid4()), ctx
+        )
+        return _user_response(hub, user_id)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, None, run)
