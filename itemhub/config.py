@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
     ready_max_lag: int = Field(default=1000, ge=0)
+    # Seconds between heartbeat comments on an idle /events/stream.
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     # Failed logins allowed per username and per client IP (a `limits` string).
     login_rate_limit: str = "5/minute"
     # Origins allowed to call the API from a browser; empty: no CORS at all.

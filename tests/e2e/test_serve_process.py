@@ -2,87 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-STARTUP_TIMEOUT = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("ITEMHUB_", "NICEGUI_", "PYTEST_"))
-    }
-    env.update(extra)
-    return env
-
-
-class Server:
-    """An `itemhub serve` process on a free loopback port."""
-
-    def __init__(self, cwd: Path, **env: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "itemhub", "serve", "--port", str(self.port)],
-            cwd=cwd,
-            env=_env(**env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-
-    def wait_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited early:\n{''.join(self.output)}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                threading.Event().wait(0.1)  # the port is not listening yet
-        pytest.fail(
-            f"server not healthy in {STARTUP_TIMEOUT}s:\n{''.join(self.output)}"
-        )
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait()
-        self._reader.join(timeout=5)
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
-        return code
+from tests.e2e.server import Server, child_env
 
 
 @pytest.fixture
@@ -136,7 +65,7 @@ def test_bad_settings_stop_startup_with_one_clear_line(
     result = subprocess.run(
         [sys.executable, "-m", "itemhub", "serve"],
         cwd=workdir,
-        env=_env(**env),
+        env=child_env(**env),
         capture_output=True,
         text=True,
         timeout=30,

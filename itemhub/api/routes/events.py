@@ -20,8 +20,6 @@ router = APIRouter(prefix="/events", tags=["events"])
 
 QUEUE_MAX = 1000
 PAGE = 500
-# How often an idle stream re-checks that the caller's token is still valid.
-RECHECK_SECONDS = 15.0
 
 
 @router.get("/stream", response_class=EventSourceResponse, responses=AUTH)
@@ -59,7 +57,7 @@ async def stream_events(
             backlog = False
         else:
             last, backlog = last_event_id, True
-        idle = 0.0
+        heartbeat = hub.settings.sse_heartbeat_seconds
         while hub.running and not await request.is_disconnected():
             if backlog or overflowed:
                 overflowed = False
@@ -74,15 +72,14 @@ async def stream_events(
                         break
                 backlog = False
             try:
-                entry = await asyncio.wait_for(queue.get(), timeout=1.0)
+                entry = await asyncio.wait_for(queue.get(), timeout=heartbeat)
             except TimeoutError:
-                idle += 1.0
-                if idle >= RECHECK_SECONDS:
-                    idle = 0.0
-                    if not await _still_valid(hub, user.id, user.token_version):
-                        return
+                # Idle: end the stream if the token was revoked meanwhile,
+                # else keep proxies from timing the connection out.
+                if not await _still_valid(hub, user.id, user.token_version):
+                    return
+                yield ServerSentEvent(comment="heartbeat")
                 continue
-            idle = 0.0
             if entry.position > last:
                 yield _event(entry)
                 last = entry.position
