@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from limits import parse as parse_rate
 from pydantic import (
@@ -116,7 +116,7 @@ class DatabaseTarget:
     host: str = ""
     port: int = 5432
     user: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     dbname: str = ""
 
     @property
@@ -124,7 +124,9 @@ class DatabaseTarget:
         """SQLAlchemy URL of the read-model database."""
         if self.kind == "sqlite":
             return f"sqlite:///{self.read_path}"
-        auth = self.user + (f":{self.password}" if self.password else "")
+        auth = quote(self.user, safe="") + (
+            f":{quote(self.password, safe='')}" if self.password else ""
+        )
         return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{self.dbname}"
 
     @property

@@ -181,6 +181,15 @@ class CommandBus:
             position=head_position(self.app),
         )
 
+    def created_before(self, aggregate: HubAggregate) -> m.CommandResult:
+        """The first result of a create command whose aggregate already exists."""
+        return m.CommandResult(
+            aggregate_id=aggregate.id,
+            version=aggregate.INITIAL_VERSION,
+            position=head_position(self.app),
+            replayed=True,
+        )
+
     def replay(
         self, aggregate: HubAggregate, command: m.Command
     ) -> m.CommandResult | None:
@@ -248,8 +257,8 @@ def create_item(bus: CommandBus, cmd: m.CreateItem, ctx: m.Context) -> m.Command
 
     def decide() -> m.CommandResult:
         existing = bus.get(Item, item_id)
-        if existing is not None:
-            return bus.replay(existing, cmd) or bus.unchanged(existing)
+        if existing is not None:  # its id derives from this command's id
+            return bus.created_before(existing)
         if owner_id != actor.id or actor.id == SYSTEM_ACTOR_ID:
             bus.active_user(owner_id, "owner_id")
         item = Item.create(
@@ -434,8 +443,8 @@ def register_user(
 
     def decide() -> m.CommandResult:
         existing = bus.get(User, user_id)
-        if existing is not None:
-            return bus.replay(existing, cmd) or bus.unchanged(existing)
+        if existing is not None:  # its id derives from this command's id
+            return bus.created_before(existing)
         claim = _claim(bus, email, user_id, meta)
         user = User.register(
             user_id=user_id,
@@ -508,6 +517,11 @@ def update_user(bus: CommandBus, cmd: m.UpdateUser, ctx: m.Context) -> m.Command
     require_self_or_superuser(actor, cmd.user_id)
     if (cmd.password, cmd.is_superuser, cmd.is_active) != (None, None, None):
         require_superuser(actor)
+    if cmd.password is not None and actor.id == cmd.user_id:
+        # One's own password changes only with the current one (ChangePassword).
+        raise InvalidInput(
+            "password", "change your own password with your current password"
+        )
     new_email = None if cmd.email is None else normalise_email(cmd.email)
     new_name = None if cmd.full_name is None else clean_name(cmd.full_name)
     password_hash = None

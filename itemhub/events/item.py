@@ -40,6 +40,14 @@ def check_position(position: int | None) -> None:
 class Item(HubAggregate):
     """A card: title, description, its column and place, its owner."""
 
+    # v2: ``position`` exists (snapshots of v1 items had none).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Snapshots of version 1 items had no position: they went last."""
+        state.setdefault("position", None)
+
     # Declared for type checkers only: class annotations would become
     # dataclass fields of the aggregate's generated __init__.
     if TYPE_CHECKING:

@@ -1,0 +1,111 @@
+"""The API and the UI talk to the write side through commands, never to stores."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import itemhub
+
+PACKAGE = Path(itemhub.__file__).parent
+ROOT = PACKAGE.parent
+FORBIDDEN = ("eventsourcing", "sqlalchemy")
+LAYERS = ("api", "ui")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every absolute module name a file imports, at any depth in the file."""
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def is_forbidden(module: str) -> bool:
+    """True for a forbidden package or any of its submodules."""
+    return any(module == top or module.startswith(f"{top}.") for top in FORBIDDEN)
+
+
+def layer_files() -> list[Path]:
+    """Every Python file of the API and the UI."""
+    return sorted(f for layer in LAYERS for f in (PACKAGE / layer).rglob("*.py"))
+
+
+def test_the_api_and_the_ui_have_python_files() -> None:
+    files = layer_files()
+
+    assert PACKAGE / "api" / "__init__.py" in files
+    assert PACKAGE / "ui" / "__init__.py" in files
+
+
+@pytest.mark.parametrize(
+    "path", layer_files(), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_no_api_or_ui_module_imports_an_event_store_or_a_database(
+    path: Path,
+) -> None:
+    offending = sorted(m for m in imported_modules(path) if is_forbidden(m))
+
+    assert offending == []
+
+
+@pytest.mark.parametrize(
+    ("source", "caught"),
+    [
+        ("import sqlalchemy", True),
+        ("import sqlalchemy.orm as orm", True),
+        ("from eventsourcing.application import Application", True),
+        ("from eventsourcing import persistence", True),
+        ("def f():\n    from sqlalchemy import select", True),
+        ("import eventsourcing_extra", False),
+        ("from . import sqlalchemy", False),
+        ("from itemhub.commands import CreateItem", False),
+    ],
+)
+def test_the_import_check_catches_what_it_should(
+    tmp_path: Path, source: str, caught: bool
+) -> None:
+    module = tmp_path / "module.py"
+    module.write_text(source + "\n")
+
+    assert any(is_forbidden(m) for m in imported_modules(module)) is caught
+
+
+def test_importing_the_api_and_the_ui_connects_to_no_database(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ITEMHUB_")}
+    env |= {
+        # Port 1 refuses at once: an import-time connection attempt would fail.
+        "ITEMHUB_DATABASE_URL": "postgresql+psycopg://itemhub:pw@127.0.0.1:1/itemhub",
+        "PGCONNECT_TIMEOUT": "2",
+        "PYTHONPATH": str(ROOT),
+    }
+    code = (
+        "import sys\n"
+        "def refuse(event, args):\n"
+        "    if event == 'socket.connect':\n"
+        "        raise RuntimeError(f'connect attempted: {args}')\n"
+        "sys.addaudithook(refuse)\n"
+        "import itemhub.api, itemhub.ui\n"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,  # no .env file here
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
