@@ -1,4 +1,4 @@
-"""The landing page in NiceGUI's user simulation, with the real runtime."""
+"""The status page (superusers) in NiceGUI's user simulation, with the real runtime."""
 
 from __future__ import annotations
 
@@ -10,25 +10,28 @@ from nicegui.testing import User
 
 from itemhub import runtime
 from itemhub.commands import CreateItem
-from tests.conftest import admin_context
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
+from tests.e2e.ui_helpers import login
 
 
-async def test_landing_page_shows_every_column_and_projection(
+async def test_status_page_shows_every_column_and_projection(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    await user.open("/")
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await user.open("/status")
     for column in ("Backlog", "Todo", "Doing", "Done"):
         await user.should_see(column)
     for projection in ("items", "users", "activity"):
         await user.should_see(f"{projection}: running")
 
 
-async def test_column_count_updates_live_when_an_item_is_created(
+async def test_status_counts_update_live_when_an_item_is_created(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    await user.open("/")
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await user.open("/status")
     await user.should_see(marker="count-Todo", content="0")
     hub = runtime.current()
     # Blocking command (it waits for the read models): off the event loop.
