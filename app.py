@@ -16,6 +16,7 @@ from itemhub.api import create_api
 from itemhub.config import ConfigError, Settings, load_settings
 from itemhub.runtime import Hub, StartupError, check_bootstrap, set_current
 from itemhub.ui import register as register_ui
+from itemhub.ui.security import SecurityHeaders, lock_socket_origin
 
 log = logging.getLogger("itemhub")
 
@@ -29,6 +30,7 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         hub.close()
         raise
     api = create_api(hub)
+    api.add_middleware(SecurityHeaders)
     live = register_ui(hub)
 
     def start() -> None:
@@ -55,9 +57,14 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         api,
         title="ItemHub",
         storage_secret=settings.storage_secret.get_secret_value(),
+        session_middleware_kwargs={
+            "https_only": settings.cookies_secure,
+            "same_site": "lax",
+        },
         show_welcome_message=False,
     )
-    set_current(hub)
+    lock_socket_origin()
+    set_current(hub, api)
     return api
 
 

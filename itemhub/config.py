@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
     ready_max_lag: int = Field(default=1000, ge=0)
+    # Mark the UI session cookie Secure (https only); default: on in prod.
+    secure_cookies: bool | None = None
     # Seconds between heartbeat comments on an idle /events/stream.
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     # Failed logins allowed per username and per client IP (a `limits` string).
@@ -99,6 +101,13 @@ class Settings(BaseSettings):
                         f"least {MIN_SECRET_LENGTH} characters in prod"
                     )
         return self
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether the session cookie is sent over https only."""
+        return (
+            self.env == "prod" if self.secure_cookies is None else self.secure_cookies
+        )
 
     @property
     def database(self) -> DatabaseTarget:

@@ -83,6 +83,7 @@ class Hub:
     idempotency: IdempotencyStore
     started_at: float = field(default_factory=time.monotonic)
     running: bool = False
+    closed: bool = False
 
     @classmethod
     def open(cls, settings: Settings, *, hasher: PasswordHasher | None = None) -> Hub:
@@ -136,8 +137,11 @@ class Hub:
         """Start the workers, then make sure the first superuser exists.
 
         Returns the generated password of a first superuser created just now.
+        Starting a running hub only rebinds the loop (lifespans may nest).
         """
         self.feed.bind(loop)
+        if self.running:
+            return None
         self.read_side.start()
         self.bus.after_commit = self.wait_for
         self.running = True
@@ -152,10 +156,12 @@ class Hub:
             self.running = False
 
     def close(self) -> None:
-        """Stop and release every connection."""
+        """Stop and release every connection (idempotent)."""
         self.stop()
-        self.app.close()
-        self.store.dispose()
+        if not self.closed:
+            self.closed = True
+            self.app.close()
+            self.store.dispose()
 
     # --- the read side --------------------------------------------------------
 
@@ -310,12 +316,20 @@ def ensure_first_superuser(hub: Hub) -> str | None:
 
 
 _current: Hub | None = None
+_current_app: object | None = None
 
 
-def set_current(hub: Hub | None) -> None:
-    """Remember the hub of this process (tests look it up here)."""
-    global _current
-    _current = hub
+def set_current(hub: Hub | None, app: object | None = None) -> None:
+    """Remember the hub (and web app) of this process; tests look them up here."""
+    global _current, _current_app
+    _current, _current_app = hub, app
+
+
+def current_app() -> object:
+    """The web app built in this process."""
+    if _current_app is None:
+        raise RuntimeError("no ItemHub web app has been built in this process")
+    return _current_app
 
 
 def current() -> Hub:

@@ -107,12 +107,26 @@ class ReadModels:
             rows = conn.execute(query.offset(f.skip).limit(f.limit)).mappings().all()
         return Page(data=[card_from_row(r, r["position"]) for r in rows], count=count)
 
-    def board(self, owner_id: UUID | None = None) -> dict[str, list[ItemCard]]:
-        """Every visible item by column, in board order (``owner_id``: only theirs)."""
+    def board(
+        self,
+        owner_id: UUID | None = None,
+        *,
+        archived: bool = False,
+        text: str | None = None,
+    ) -> dict[str, list[ItemCard]]:
+        """Items by column in board order (``owner_id``: only theirs)."""
         t = self.tables.items
-        query = self._items_select().where(t.c.archived.is_(False))
+        query = self._items_select().where(t.c.archived.is_(archived))
         if owner_id is not None:
             query = query.where(t.c.owner_id == owner_id)
+        if text:
+            pattern = f"%{_escape_like(text.lower())}%"
+            query = query.where(
+                or_(
+                    func.lower(t.c.title).like(pattern, escape="\\"),
+                    func.lower(t.c.description).like(pattern, escape="\\"),
+                )
+            )
         board: dict[str, list[ItemCard]] = {c: [] for c in self.columns}
         with self.engine.connect() as conn:
             for row in conn.execute(query.order_by(t.c.rank)).mappings():
@@ -120,6 +134,18 @@ class ReadModels:
                     card_from_row(row, row["position"])
                 )
         return board
+
+    def column_ids(self, column: str) -> list[UUID]:
+        """The ids of a column's visible items, top to bottom."""
+        t = self.tables.items
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(t.c.id)
+                    .where(t.c.column_name == column, t.c.archived.is_(False))
+                    .order_by(t.c.rank)
+                ).scalars()
+            )
 
     def column_counts(self) -> dict[str, int]:
         """How many visible items each column holds."""

@@ -70,10 +70,10 @@ def catch_up(app: ItemHub, store: ReadStore, name: str) -> int:
                 projection.load(conn)
             for batch in iter_batches(app, tracking.position):
                 with store.writer.begin() as conn:
-                    projection.apply(conn, batch)
                     tracking = advance_tracking(
                         conn, store.tables, name, tracking, batch[-1][1]
                     )
+                    projection.apply(conn, batch)
             return tracking.position
         except Fenced:
             continue

@@ -79,7 +79,9 @@ class ProjectionWorker:
     # --- lifecycle ------------------------------------------------------------
 
     def start(self) -> None:
-        """Start following the log from the committed position."""
+        """Start following the log from the committed position (once)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
         self._stopping.clear()
         self.error = None
         self.state = "starting"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from nicegui import Event
 
 from itemhub.projections import ChangeFeed, Delta
+from itemhub.ui.presence import Presence
 
 
 class LiveFeed:
@@ -15,6 +16,7 @@ class LiveFeed:
 
     def __init__(self, feed: ChangeFeed) -> None:
         self.changed: Event[Sequence[Delta]] = Event()
+        self.presence = Presence()
         self._unsubscribe = feed.subscribe(self.changed.emit)
 
     def close(self) -> None:

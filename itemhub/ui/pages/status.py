@@ -1,26 +1,34 @@
-"""The landing page: board columns with their card counts and projection health.
-
-It shows no item content, so it needs no login; the board proper is its own page.
-"""
+"""/status — card counts per column and projection health (superusers)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fastapi import Request
+from fastapi.responses import RedirectResponse
 from nicegui import background_tasks, run, ui
 
 from itemhub.projections import Delta, ItemChanged, ItemRemoved, ProjectionStatus
 from itemhub.runtime import Hub
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
+from itemhub.ui.session import login_redirect, session_user
 
 
 def register(hub: Hub, live: LiveFeed) -> None:
-    """Declare ``/``."""
+    """Declare ``/status``."""
 
-    @ui.page("/")
-    async def home_page() -> None:
-        with frame("Overview"):
+    @ui.page("/status")
+    async def status_page(request: Request) -> RedirectResponse | None:
+        user = await session_user(hub)
+        if user is None:
+            return login_redirect(request)
+        me = await run.io_bound(hub.read.user, user.id)
+        if me is None or not me.is_superuser:
+            with frame("Status", me):
+                ui.label("Only superusers may see this page.").mark("forbidden")
+            return None
+        with frame("Status", me):
             ui.label("Board").classes("text-h5")
             with ui.row().classes("gap-4"):
                 counters = {
@@ -47,6 +55,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
 
         await refresh()
         live.changed.subscribe(on_deltas)
+        return None
 
 
 def _counter(column: str) -> ui.label:

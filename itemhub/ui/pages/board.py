@@ -1,0 +1,121 @@
+"""/ — the live board."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import Client, app, run, ui
+
+from itemhub.projections import Delta
+from itemhub.runtime import Hub
+from itemhub.ui.components.board import BoardFilter, BoardView, CardView, initials
+from itemhub.ui.components.item_dialog import ItemDialog
+from itemhub.ui.frame import frame
+from itemhub.ui.live import LiveFeed
+from itemhub.ui.presence import Viewer
+from itemhub.ui.session import login_redirect, session_user
+
+FILTER_KEY = "board_filter"
+
+
+def register(hub: Hub, live: LiveFeed) -> None:
+    """Declare ``/``."""
+
+    @ui.page("/")
+    async def board_page(request: Request, client: Client) -> RedirectResponse | None:
+        user = await session_user(hub)
+        if user is None:
+            return login_redirect(request)
+        me = await run.io_bound(hub.read.user, user.id)
+        if me is None:
+            return login_redirect(request)
+        await client.connected()
+        saved = app.storage.tab.get(FILTER_KEY, {})
+        owner_choice = saved.get("owner") if user.is_superuser else None
+        board_filter = BoardFilter(
+            text=str(saved.get("text", "")),
+            owner_id=(
+                user.id
+                if not user.is_superuser or saved.get("mine")
+                else (UUID(owner_choice) if owner_choice else None)
+            ),
+            archived=bool(saved.get("archived", False)),
+        )
+
+        def remember(**changes: object) -> None:
+            app.storage.tab[FILTER_KEY] = {
+                **app.storage.tab.get(FILTER_KEY, {}),
+                **changes,
+            }
+            ui.navigate.reload()
+
+        with frame("Board", me):
+            with ui.row().classes("w-full items-center gap-3"):
+                text = (
+                    ui.input("Filter", value=board_filter.text)
+                    .props("dense clearable debounce=400")
+                    .mark("filter-text")
+                )
+                text.on("keydown.enter", lambda: remember(text=text.value or ""))
+                text.on("clear", lambda: remember(text=""))
+                if user.is_superuser:
+                    people = await run.io_bound(hub.read.users, limit=200)
+                    options = {"": "Everyone"} | {
+                        str(u.id): u.display_name
+                        for u in (people.data if people else [])
+                    }
+                    ui.select(
+                        options,
+                        value=owner_choice or "",
+                        label="Owner",
+                        on_change=lambda e: remember(owner=e.value or None, mine=False),
+                    ).props("dense").classes("min-w-40")
+                    ui.switch(
+                        "Mine",
+                        value=bool(saved.get("mine")),
+                        on_change=lambda e: remember(mine=e.value),
+                    ).mark("filter-mine")
+                ui.switch(
+                    "Show archived",
+                    value=board_filter.archived,
+                    on_change=lambda e: remember(archived=e.value),
+                ).mark("filter-archived")
+                ui.space()
+                presence_row = ui.row().classes("items-center gap-1").mark("presence")
+            dialog = ItemDialog(hub, user)
+
+            async def open_card(view: CardView) -> None:
+                await dialog.open(view.card)
+
+            board = BoardView(hub, user, board_filter, on_open=open_card)
+
+        def show_viewers(viewers: list[Viewer]) -> None:
+            presence_row.clear()
+            with presence_row:
+                for viewer in viewers:
+                    ui.avatar(
+                        initials(viewer.name), size="md", color="secondary"
+                    ).tooltip(viewer.name).props(
+                        f'data-testid="viewer-{viewer.user_id}"'
+                    ).mark(f"viewer-{viewer.name}")
+
+        def on_deltas(deltas: Sequence[Delta]) -> None:
+            board.apply(deltas)
+
+        # Subscribe before loading: deltas that race the load are applied after
+        # it, and ones already included are ignored by version.
+        live.changed.subscribe(on_deltas)
+        cards = await run.io_bound(
+            hub.read.board,
+            board_filter.owner_id,
+            archived=board_filter.archived,
+            text=board_filter.text or None,
+        )
+        board.fill(cards or {})
+        live.presence.changed.subscribe(show_viewers)
+        live.presence.join(client.id, Viewer(user_id=user.id, name=me.display_name))
+        client.on_delete(lambda: live.presence.leave(client.id))
+        return None

@@ -1,0 +1,76 @@
+"""/login and /logout."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import run, ui
+
+from itemhub.auth import AccountDeactivated, LoginFailed, LoginThrottled
+from itemhub.runtime import Hub
+from itemhub.ui.frame import frame
+from itemhub.ui.session import close_session, open_session, safe_next, session_user
+
+
+def register(hub: Hub) -> None:
+    """Declare the login and logout pages."""
+
+    @ui.page("/login")
+    async def login_page(request: Request, next: str = "/") -> RedirectResponse | None:
+        target = safe_next(next)
+        if await session_user(hub) is not None:
+            return RedirectResponse(target, status_code=303)
+        client_ip = request.client.host if request.client else "unknown"
+
+        async def submit() -> None:
+            email_value = (email.value or "").strip()
+            if not email_value or not password.value:
+                ui.notify("Enter your e-mail and password", type="warning")
+                return
+            try:
+                user = await run.io_bound(
+                    hub.auth.login, email_value, password.value, client_ip
+                )
+            except LoginThrottled as exc:
+                ui.notify(
+                    f"Too many failed logins; try again in {exc.retry_after} s",
+                    type="negative",
+                )
+                return
+            except LoginFailed:
+                ui.notify("Incorrect e-mail or password", type="negative")
+                return
+            except AccountDeactivated:
+                ui.notify("This account is deactivated", type="negative")
+                return
+            if user is None:  # cancelled at shutdown
+                return
+            open_session(user)
+            ui.navigate.to(target)
+
+        with frame("Log in"):
+            with ui.card().classes("w-full max-w-sm self-center mt-8 gap-3"):
+                ui.label("Log in to ItemHub").classes("text-h6")
+                email = (
+                    ui.input("E-mail")
+                    .props('autocomplete=username type=email data-testid="email"')
+                    .classes("w-full")
+                    .mark("email")
+                )
+                password = (
+                    ui.input("Password", password=True, password_toggle_button=True)
+                    .props('autocomplete=current-password data-testid="password"')
+                    .classes("w-full")
+                    .mark("password")
+                )
+                email.on("keydown.enter", submit)
+                password.on("keydown.enter", submit)
+                ui.button("Log in", on_click=submit).classes("w-full").props(
+                    'data-testid="login"'
+                ).mark("login")
+        return None
+
+    @ui.page("/logout")
+    def logout_page() -> RedirectResponse:
+        close_session()
+        return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,103 @@
+"""/profile — one's own name, e-mail, password, and "log out everywhere"."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import run, ui
+
+from itemhub.commands import (
+    ChangePassword,
+    Command,
+    DomainError,
+    LogOutEverywhere,
+    UpdateUser,
+)
+from itemhub.projections import UserCredentials
+from itemhub.runtime import Hub
+from itemhub.ui.frame import frame
+from itemhub.ui.session import (
+    login_redirect,
+    session_user,
+    still_logged_in,
+    ui_context,
+)
+
+
+def register(hub: Hub) -> None:
+    """Declare ``/profile``."""
+
+    @ui.page("/profile")
+    async def profile_page(request: Request) -> RedirectResponse | None:
+        user = await session_user(hub)
+        if user is None:
+            return login_redirect(request)
+        me = await run.io_bound(hub.read.user, user.id)
+        if me is None:
+            return login_redirect(request)
+
+        async def run_command(command: Command, done: str) -> bool:
+            return await _run(hub, user, command, done)
+
+        with frame("Profile", me):
+            with ui.card().classes("w-full max-w-lg"):
+                ui.label("Profile").classes("text-h6")
+                name = ui.input("Full name", value=me.full_name).classes("w-full")
+                email = ui.input("E-mail", value=me.email).classes("w-full")
+                ui.button(
+                    "Save profile",
+                    on_click=lambda: run_command(
+                        UpdateUser(
+                            user_id=user.id,
+                            full_name=name.value or "",
+                            email=email.value or None,
+                        ),
+                        "Profile saved",
+                    ),
+                ).mark("save-profile")
+            with ui.card().classes("w-full max-w-lg"):
+                ui.label("Password").classes("text-h6")
+                current = ui.input("Current password", password=True).classes("w-full")
+                new = ui.input("New password", password=True).classes("w-full")
+
+                async def change_password() -> None:
+                    changed = await run_command(
+                        ChangePassword(
+                            user_id=user.id,
+                            current_password=current.value or "",
+                            new_password=new.value or "",
+                        ),
+                        "Password changed; log in again",
+                    )
+                    if changed:  # the token version moved: this session is over
+                        ui.navigate.to("/logout")
+
+                ui.button("Change password", on_click=change_password).mark(
+                    "change-password"
+                )
+            with ui.card().classes("w-full max-w-lg"):
+                ui.label("Sessions").classes("text-h6")
+                ui.label("End every session and API token of yours, on every device.")
+
+                async def everywhere() -> None:
+                    if await run_command(
+                        LogOutEverywhere(user_id=user.id), "Logged out everywhere"
+                    ):
+                        ui.navigate.to("/logout")
+
+                ui.button(
+                    "Log out everywhere", on_click=everywhere, color="negative"
+                ).mark("logout-everywhere")
+        return None
+
+
+async def _run(hub: Hub, user: UserCredentials, command: Command, done: str) -> bool:
+    if not await still_logged_in(hub, user):
+        return False
+    try:
+        await run.io_bound(hub.bus.handle, command, ui_context(user))
+    except DomainError as exc:
+        ui.notify(str(exc), type="negative")
+        return False
+    ui.notify(done, type="positive")
+    return True

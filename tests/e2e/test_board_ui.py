@@ -1,0 +1,262 @@
+"""The board, login, users and profile pages in NiceGUI's user simulation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+from nicegui import ui
+from nicegui.testing import User
+
+from itemhub import runtime
+from itemhub.commands import (
+    Context,
+    CreateItem,
+    DeactivateUser,
+    MoveItem,
+    RegisterUser,
+    RevokeSuperuser,
+)
+from itemhub.runtime import Hub
+from itemhub.ui.components.board import CardView
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
+from tests.e2e.ui_helpers import RETRIES, login
+
+ALICE = ("alice@example.com", "alice-password")
+
+
+async def _register(email: str, password: str, *, superuser: bool = False) -> UUID:
+    hub = runtime.current()
+    result = await asyncio.to_thread(
+        hub.bus.handle,
+        RegisterUser(
+            email=email,
+            password=password,
+            full_name=email.split("@")[0].title(),
+            is_superuser=superuser,
+        ),
+        admin_context(hub),
+    )
+    return result.aggregate_id
+
+
+def _card(user: User, item_id: UUID) -> CardView:
+    element = next(iter(user.find(marker=f"card-{item_id}").elements))
+    assert isinstance(element, CardView)
+    return element
+
+
+def _column_titles(user: User, column: str) -> list[str]:
+    container = next(iter(user.find(marker=f"col-{column}").elements))
+    return [
+        c.card.title for c in container.default_slot.children if isinstance(c, CardView)
+    ]
+
+
+async def _eventually(check: Callable[[], bool], retries: int = RETRIES) -> None:
+    for _ in range(retries):
+        if check():
+            return
+        await asyncio.sleep(0.1)  # lets the loop deliver pushed updates
+    raise AssertionError("condition not reached")
+
+
+async def _handle(hub: Hub, command: Any, ctx: Context) -> Any:
+    return await asyncio.to_thread(hub.bus.handle, command, ctx)
+
+
+async def test_an_anonymous_visit_redirects_to_login(app_env: Path, user: User) -> None:
+    del app_env
+    for path in ("/", "/users", "/profile", "/status"):
+        await user.open(path)
+        await user.should_see("Log in to ItemHub")
+
+
+async def test_a_wrong_password_is_refused_with_a_notification(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    await user.open("/login")
+    user.find(marker="email").type(ADMIN_EMAIL)
+    user.find(marker="password").type("wrong-password")
+    user.find(marker="login").click()
+    await user.should_see("Incorrect e-mail or password", retries=RETRIES)
+    await user.should_not_see(marker="current-user")
+
+
+async def test_two_users_see_each_others_changes_live(
+    app_env: Path, create_user: Callable[[], User]
+) -> None:
+    del app_env
+    alice, admin = create_user(), create_user()
+    await _register(*ALICE)
+    await login(alice, *ALICE)
+    await login(admin, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    alice.find(marker="add-Todo").type("Write the spec").trigger("keydown.enter")
+    await admin.should_see("Write the spec", retries=RETRIES)
+    hub = runtime.current()
+    (card,) = hub.read.board()["Todo"]
+    assert card.title == "Write the spec"
+
+    # Alice edits through the dialog; the admin's tab updates that one card.
+    alice.find(marker=f"card-{card.id}").trigger("click")
+    await alice.should_see("Item (version 1)", retries=RETRIES)
+    title_input = next(
+        e for e in alice.find(ui.input).elements if getattr(e, "label", "") == "Title"
+    )
+    title_input.set_value("Write the spec v2")
+    alice.find(marker="save-item").click()
+    await admin.should_see("Write the spec v2", retries=RETRIES)
+    await admin.should_see(f"changed by {ALICE[0].split('@')[0].title()}")
+
+    # Alice drags it to Done; the admin's board moves the card.
+    source = next(iter(alice.find(marker="col-Todo").elements))
+    target = next(iter(alice.find(marker="col-Done").elements))
+    alice.find(marker="col-Todo").trigger(
+        "sortend",
+        {
+            "item_id": _card(alice, card.id).id,
+            "from_id": source.id,
+            "to_id": target.id,
+            "old_index": 0,
+            "new_index": 0,
+        },
+    )
+    await _eventually(lambda: _column_titles(admin, "Done") == ["Write the spec v2"])
+    assert _column_titles(admin, "Todo") == []
+    assert hub.read.item(card.id) is not None
+    moved = hub.read.item(card.id)
+    assert moved is not None and moved.column == "Done"
+
+
+async def test_a_rest_change_appears_in_an_open_page(app_env: Path, user: User) -> None:
+    del app_env
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    api = runtime.current_app()
+    transport = httpx.ASGITransport(app=api)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        token = (
+            await client.post(
+                "/api/v1/login/access-token",
+                data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+            )
+        ).json()["access_token"]
+        response = await client.post(
+            "/api/v1/items",
+            json={"title": "From a script", "column": "Doing"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 201
+    await user.should_see("From a script", retries=RETRIES)
+    assert _column_titles(user, "Doing") == ["From a script"]
+
+
+async def test_standard_users_see_only_their_own_items(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    await _handle(
+        hub, CreateItem(title="Admin's secret", column="Todo"), admin_context(hub)
+    )
+    await _register(*ALICE)
+    await login(user, *ALICE)
+    user.find(marker="add-Todo").type("Alice's own").trigger("keydown.enter")
+    await user.should_see("Alice's own", retries=RETRIES)
+    await user.should_not_see("Admin's secret")
+    await user.open("/users")
+    await user.should_see(marker="forbidden")
+
+
+async def test_an_open_tab_of_a_deactivated_user_can_no_longer_act(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    alice_id = await _register(*ALICE)
+    await login(user, *ALICE)
+    await _handle(hub, DeactivateUser(user_id=alice_id), admin_context(hub))
+    head = hub.head()
+    user.find(marker="add-Todo").type("too late").trigger("keydown.enter")
+    await user.should_see("Your session has ended", retries=RETRIES)
+    assert hub.head() == head
+    await user.should_see("Log in to ItemHub", retries=RETRIES)
+
+
+async def test_a_demoted_superuser_cannot_act_on_others_items(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    bob = await _register("bob@example.com", "bob-password", superuser=True)
+    item = await _handle(
+        hub, CreateItem(title="admin's card", column="Todo"), admin_context(hub)
+    )
+    await login(user, "bob@example.com", "bob-password")
+    await user.should_see("admin's card", retries=RETRIES)
+    await _handle(hub, RevokeSuperuser(user_id=bob), admin_context(hub))
+    head = hub.head()
+    user.find(marker=f"card-{item.aggregate_id}").trigger("click")
+    await user.should_see("Item (version 1)", retries=RETRIES)
+    user.find(kind=ui.button, content="Archive").click()
+    await user.should_see("Your session has ended", retries=RETRIES)
+    assert hub.head() == head
+
+
+async def test_presence_shows_everyone_viewing_the_board(
+    app_env: Path, create_user: Callable[[], User]
+) -> None:
+    del app_env
+    alice, admin = create_user(), create_user()
+    await _register(*ALICE)
+    await login(admin, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await login(alice, *ALICE)
+    for viewer in (alice, admin):
+        await viewer.should_see(marker="viewer-Administrator", retries=RETRIES)
+        await viewer.should_see(marker="viewer-Alice", retries=RETRIES)
+
+
+async def test_a_stale_move_snaps_back_and_says_who_moved_first(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    admin = admin_context(hub)
+    item = await _handle(hub, CreateItem(title="contested", column="Todo"), admin)
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await user.should_see("contested", retries=RETRIES)
+    bob = await _register("bob@example.com", "bob-password", superuser=True)
+    # Hold back the push so this tab still shows version 1, as if Bob's move
+    # were still in flight when this drag started.
+    loop = asyncio.get_running_loop()
+    hub.feed.bind(None)
+    try:
+        await _handle(
+            hub,
+            MoveItem(item_id=item.aggregate_id, column="Doing", position=0),
+            Context(actor_id=bob, channel=admin.channel),
+        )
+    finally:
+        hub.feed.bind(loop)
+    source = next(iter(user.find(marker="col-Todo").elements))
+    target = next(iter(user.find(marker="col-Done").elements))
+    head = hub.head()
+    user.find(marker="col-Todo").trigger(
+        "sortend",
+        {
+            "item_id": _card(user, item.aggregate_id).id,
+            "from_id": source.id,
+            "to_id": target.id,
+            "old_index": 0,
+            "new_index": 0,
+        },
+    )
+    await user.should_see("Bob moved or changed it first", retries=RETRIES)
+    assert _column_titles(user, "Todo") == ["contested"]
+    assert _column_titles(user, "Done") == []
+    assert hub.head() == head
