@@ -1,0 +1,145 @@
+"""Real Chromium (Debian's) against a real server: two users, one drag, both boards."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.server import Server
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("ITEMHUB_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# NiceGUI's own readiness rule: the socket handshake is done and no message
+# has arrived for 100 ms.
+WAIT_IDLE_JS = """() => new Promise(resolve => {
+  let last = window.nextMessageId, since = Date.now();
+  const tick = () => {
+    if (window.nextMessageId !== last) { last = window.nextMessageId; since = Date.now(); }
+    if (Date.now() - since >= 100) resolve(); else setTimeout(tick, 20);
+  };
+  setTimeout(tick, 20);
+})"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(
+        Path(tmp_path_factory.mktemp("browser")),
+        ITEMHUB_FIRST_SUPERUSER_EMAIL=ADMIN_EMAIL,
+        ITEMHUB_FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
+    )
+    try:
+        running.wait_healthy()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def _ready(page: Page) -> None:
+    await page.wait_for_function("window.did_handshake === true")
+    await page.evaluate(WAIT_IDLE_JS)
+
+
+async def _log_in(browser: Browser, server: Server, email: str, password: str) -> Page:
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{server.url}/")
+    await page.wait_for_url("**/login?next=*")
+    await _ready(page)
+    await page.get_by_test_id("email").fill(email)
+    await page.get_by_test_id("password").fill(password)
+    await page.get_by_test_id("password").press("Enter")
+    await page.wait_for_url(f"{server.url}/")
+    await _ready(page)
+    return page
+
+
+def _api_token(server: Server, email: str, password: str) -> str:
+    response = httpx.post(
+        f"{server.url}/api/v1/login/access-token",
+        data={"username": email, "password": password},
+        timeout=10,
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+async def test_a_drag_in_one_browser_moves_the_card_in_the_other(
+    server: Server, browser: Browser
+) -> None:
+    admin_token = _api_token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    created = httpx.post(
+        f"{server.url}/api/v1/users",
+        json={
+            "email": "bob@example.com",
+            "password": "bob-password",
+            "is_superuser": True,
+        },
+        headers=headers,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+
+    admin = await _log_in(browser, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    bob = await _log_in(browser, server, "bob@example.com", "bob-password")
+
+    # A change through the REST API appears in both open boards.
+    item = httpx.post(
+        f"{server.url}/api/v1/items",
+        json={"title": "Ship the release", "column": "Todo"},
+        headers=headers,
+        timeout=10,
+    ).json()
+    card = f"[data-testid=card-{item['id']}]"
+    for page in (admin, bob):
+        await expect(page.locator(f"[data-testid=col-todo] > {card}")).to_be_visible()
+        await _ready(page)
+
+    # Presence: each board shows both viewers.
+    for page in (admin, bob):
+        await expect(page.locator("[data-testid^=viewer-]")).to_have_count(2)
+
+    await admin.locator(card).drag_to(admin.locator("[data-testid=col-done]"))
+    await expect(bob.locator(f"[data-testid=col-done] > {card}")).to_be_visible()
+    await expect(bob.locator(f"[data-testid=col-todo] > {card}")).to_have_count(0)
+    moved = httpx.get(
+        f"{server.url}/api/v1/items/{item['id']}", headers=headers, timeout=10
+    ).json()
+    assert (moved["column"], moved["position"], moved["version"]) == ("Done", 0, 2)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await bob.screenshot(path=str(ARTIFACTS / "board-after-remote-drag.png"))
+    assert (ARTIFACTS / "board-after-remote-drag.png").stat().st_size > 0
