@@ -11,6 +11,7 @@ from typing import Literal
 
 import psycopg
 from psycopg import sql
+from pydantic import SecretStr
 
 from itemhub.commands import (
     SYSTEM_ACTOR_ID,
@@ -82,7 +83,7 @@ def settings_for(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         first_superuser_email=ADMIN_EMAIL,
-        first_superuser_password=ADMIN_PASSWORD,
+        first_superuser_password=SecretStr(ADMIN_PASSWORD),
         log_level="WARNING",
         _env_file=None,  # type: ignore[call-arg]
     )

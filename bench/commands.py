@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from typing import cast
 from uuid import UUID, uuid4
 
+from bench.backends import Backend, fresh_database, opened_hub, register_user
 from itemhub.commands import Context, CreateItem, MoveItem
 from itemhub.events import Channel, EventMeta, Item, User
 from itemhub.runtime import Hub
-
-from bench.backends import Backend, fresh_database, opened_hub, register_user
 
 ITEMS = 200
 ROUNDS = 3

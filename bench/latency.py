@@ -8,10 +8,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bench.backends import Backend, fresh_database, opened_hub, register_user
 from itemhub.commands import CreateItem, MoveItem
 from itemhub.projections.deltas import Delta, ItemChanged
-
-from bench.backends import Backend, fresh_database, opened_hub, register_user
 
 ITEMS = 20
 DELTA_TIMEOUT = 10.0

@@ -31,7 +31,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WAIT_IDLE_JS = """() => new Promise(resolve => {
   let last = window.nextMessageId, since = Date.now();
   const tick = () => {
-    if (window.nextMessageId !== last) { last = window.nextMessageId; since = Date.now(); }
+    if (window.nextMessageId !== last) {
+      last = window.nextMessageId; since = Date.now();
+    }
     if (Date.now() - since >= 100) resolve(); else setTimeout(tick, 20);
   };
   setTimeout(tick, 20);
