@@ -32,10 +32,12 @@ from itemhub.projections import (
     ProjectionStatus,
     ReadModels,
 )
+from itemhub.projections.audit import AuditLog
 from itemhub.projections.idempotency import IdempotencyStore
 from itemhub.projections.read_side import ReadSide
 from itemhub.projections.registry import projection_names
 from itemhub.projections.replay import catch_up
+from itemhub.projections.security_log import SecurityLog
 from itemhub.projections.store import ReadStore
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,8 @@ class Hub:
     read: ReadModels
     auth: Authenticator
     idempotency: IdempotencyStore
+    audit: AuditLog
+    security: SecurityLog
     started_at: float = field(default_factory=time.monotonic)
     running: bool = False
     closed: bool = False
@@ -128,6 +132,8 @@ class Hub:
                 guard=LoginGuard.create(settings.login_rate_limit),
             ),
             idempotency=IdempotencyStore(store),
+            audit=AuditLog(store.reader, store.tables),
+            security=SecurityLog(store),
         )
         return hub
 

@@ -87,8 +87,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 def hub(database_url: str) -> Iterator[Hub]:
     """A started runtime (workers running) on the test's database."""
     runtime = Hub.open(make_settings(database_url), hasher=FAST_HASHER)
-    runtime.start()
     try:
+        runtime.start()
         yield runtime
     finally:
         runtime.close()

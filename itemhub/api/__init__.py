@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, FastAPI, HTTPException, status
+from fastapi import APIRouter, FastAPI, HTTPException, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from starlette.routing import Match
 
 from itemhub import __version__
 from itemhub.api.errors import RequestGuard, install_error_handlers
@@ -29,10 +30,29 @@ def api_router() -> APIRouter:
         methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
         include_in_schema=False,
     )
-    def unknown_path(path: str) -> None:
+    def unknown_path(request: Request, path: str) -> None:
+        allowed = _methods_for(request)
+        if allowed:
+            raise HTTPException(
+                status.HTTP_405_METHOD_NOT_ALLOWED,
+                f"{request.method} is not allowed here; use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no such API path: /{path}")
 
     return router
+
+
+def _methods_for(request: Request) -> list[str]:
+    """Methods that other routes accept on this path (for a 405 instead of 404)."""
+    scope = {**request.scope, "method": "_"}
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, APIRoute) and route.path_format != "/api/v1/{path:path}":
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                methods |= route.methods or set()
+    return sorted(methods)
 
 
 def operation_id(route: APIRoute) -> str:

@@ -7,7 +7,10 @@ import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from itemhub.commands import (
@@ -66,8 +69,16 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map domain errors and crashes to JSON; tag every request with an id."""
 
     @app.exception_handler(DomainError)
-    async def on_domain_error(_: Request, exc: DomainError) -> JSONResponse:
+    async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        if isinstance(exc, Forbidden):
+            await _record_denial(request, str(exc))
         return domain_error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 403:
+            await _record_denial(request, str(exc.detail))
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
@@ -84,6 +95,20 @@ def install_error_handlers(app: FastAPI) -> None:
             content={"detail": "Internal server error", "request_id": request_id},
             headers={REQUEST_ID_HEADER: request_id},
         )
+
+
+async def _record_denial(request: Request, detail: str) -> None:
+    hub = getattr(request.app.state, "hub", None)
+    if hub is None:
+        return
+    await run_in_threadpool(
+        hub.security.record,
+        "access_denied",
+        channel="api",
+        ip=request.client.host if request.client else "unknown",
+        user_agent=request.headers.get("user-agent", ""),
+        detail=f"{request.method} {request.url.path}: {detail}",
+    )
 
 
 class RequestGuard:
@@ -113,30 +138,38 @@ class RequestGuard:
             await self.app(scope, receive, send_with_id)
             return
         length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and (
-            not length.isdigit() or int(length) > MAX_BODY_BYTES
-        ):
-            await _too_large(send_with_id)
+        if length is not None:
+            if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+                await _too_large(send_with_id)
+                return
+            await self.app(scope, receive, send_with_id)
             return
+        # No Content-Length (chunked): read up to the limit here, so an oversize
+        # body is answered 413 before the route sees any of it.
+        chunks: list[bytes] = []
         received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > MAX_BODY_BYTES:
-                    raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            if received > MAX_BODY_BYTES:
+                await _too_large(send_with_id)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
 
-        try:
-            await self.app(scope, limited_receive, send_with_id)
-        except BodyTooLarge:
-            await _too_large(send_with_id)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-
-class BodyTooLarge(Exception):
-    """A chunked body grew past the limit."""
+        await self.app(scope, replay, send_with_id)
 
 
 async def _too_large(send: Send) -> None:

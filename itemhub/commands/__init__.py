@@ -29,6 +29,7 @@ from itemhub.commands.messages import (
     ReassignItem,
     RegisterUser,
     RestoreItem,
+    RevertItem,
     RevokeSuperuser,
     UpdateUser,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "ReassignItem",
     "RegisterUser",
     "RestoreItem",
+    "RevertItem",
     "RevokeSuperuser",
     "UpdateUser",
 ]

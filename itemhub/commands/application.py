@@ -17,6 +17,9 @@ from itemhub.config import DatabaseTarget
 from itemhub.events import EmailClaim, Item, SuperuserRoster, User
 
 RECORDER_TOPIC = "itemhub.commands.sqlite_recorder:NotifyingSQLiteApplicationRecorder"
+PG_RECORDER_TOPIC = (
+    "itemhub.commands.postgres_recorder:ReliablePostgresApplicationRecorder"
+)
 
 
 class ItemHub(Application[UUID]):
@@ -70,6 +73,7 @@ def store_env(target: DatabaseTarget, *, create_table: bool) -> dict[str, str]:
             "POSTGRES_PRE_PING": "y",
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_LOCK_TIMEOUT": "10",
+            "APPLICATION_RECORDER_TOPIC": PG_RECORDER_TOPIC,
         }
     return env
 

@@ -379,6 +379,29 @@ def restore_item(
     return bus.retrying(decide)
 
 
+@handles(m.RevertItem)
+def revert_item(bus: CommandBus, cmd: m.RevertItem, ctx: m.Context) -> m.CommandResult:
+    """Restore an earlier version (owner changes are reverted for superusers only)."""
+    actor = bus.actor(ctx)
+    meta = bus.meta(actor, ctx, cmd)
+
+    def decide() -> m.CommandResult:
+        item, replayed = _item(bus, actor, cmd, cmd.item_id)
+        if replayed:
+            return replayed
+        if not 1 <= cmd.to_version < item.version:
+            raise InvalidInput(
+                "to_version", f"must be between 1 and {item.version - 1}"
+            )
+        old: object = bus.app.repository.get(cmd.item_id, version=cmd.to_version)
+        assert isinstance(old, Item)
+        if not item.revert(to=old, keep_owner=not actor.is_superuser, meta=meta):
+            return bus.unchanged(item)
+        return bus.save(item, item)
+
+    return bus.retrying(decide)
+
+
 @handles(m.DeleteItem)
 def delete_item(bus: CommandBus, cmd: m.DeleteItem, ctx: m.Context) -> m.CommandResult:
     """Delete an item."""

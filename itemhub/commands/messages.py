@@ -87,6 +87,14 @@ class RestoreItem(VersionedCommand):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RevertItem(VersionedCommand):
+    """Restore an item to an earlier version by a compensating event."""
+
+    item_id: UUID
+    to_version: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DeleteItem(VersionedCommand):
     """Delete an item (its history stays)."""
 

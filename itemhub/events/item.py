@@ -133,6 +133,27 @@ class Item(HubAggregate):
             aggregate.archived = False
             aggregate.position = None
 
+    class Reverted(Event):
+        """The item went back to what it was at ``to_version`` (a compensating
+        event: history is never rewritten)."""
+
+        to_version: int
+        title: str
+        description: str
+        column: str
+        position: int | None
+        owner_id: UUID
+        archived: bool
+
+        def evolve(self, aggregate: Any) -> None:
+            """Take the old version's state."""
+            aggregate.title = self.title
+            aggregate.description = self.description
+            aggregate.column = self.column
+            aggregate.position = self.position
+            aggregate.owner_id = self.owner_id
+            aggregate.archived = self.archived
+
     class Deleted(Event):
         """The item was deleted; its history stays in the log."""
 
@@ -201,6 +222,25 @@ class Item(HubAggregate):
     def restore(self, *, meta: EventMeta) -> None:
         """Bring an archived item back."""
         self.trigger_event(self.Restored, **meta.fields())
+
+    def revert(self, *, to: Item, keep_owner: bool, meta: EventMeta) -> bool:
+        """Go back to the state of an older version ``to``; False if identical."""
+        owner_id = self.owner_id if keep_owner else to.owner_id
+        same = (self.title, self.description, self.column, self.owner_id, self.archived)
+        if same == (to.title, to.description, to.column, owner_id, to.archived):
+            return False
+        self.trigger_event(
+            self.Reverted,
+            to_version=to.version,
+            title=to.title,
+            description=to.description,
+            column=to.column,
+            position=to.position,
+            owner_id=owner_id,
+            archived=to.archived,
+            **meta.fields(),
+        )
+        return True
 
     def delete(self, *, meta: EventMeta) -> None:
         """Delete the item."""

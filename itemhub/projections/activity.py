@@ -40,7 +40,7 @@ class ActivityProjection(Projection):
             target_type = "item" if isinstance(event, Item.Event) else "user"
             before, owner = self._target(conn, event.originator_id)
             after = _label_after(event, before)
-            if isinstance(event, Item.Created | Item.OwnerReassigned):
+            if isinstance(event, Item.Created | Item.OwnerReassigned | Item.Reverted):
                 owner = event.owner_id
             elif isinstance(event, User.Event):
                 owner = event.originator_id
@@ -113,7 +113,7 @@ def event_details(event: HubEvent) -> str:
 
 
 def _label_after(event: HubEvent, before: str) -> str:
-    if isinstance(event, Item.Created | Item.Edited):
+    if isinstance(event, Item.Created | Item.Edited | Item.Reverted):
         return event.title
     if isinstance(event, User.Registered | User.ProfileChanged):
         return event.full_name or event.email
@@ -147,6 +147,8 @@ def summarise(event: HubEvent, before: str) -> str:
             return "archived"
         case Item.Restored():
             return "restored"
+        case Item.Reverted():
+            return f'restored version {event.to_version} ("{_short(event.title)}")'
         case Item.Deleted():
             return "deleted"
         case User.Registered():

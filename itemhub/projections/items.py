@@ -120,7 +120,7 @@ class ItemsProjection(Projection):
             if not isinstance(event, Item.Event):
                 continue
             item_id = event.originator_id
-            folded = self._fold(rows.get(item_id), event, position)
+            folded = self.fold(rows.get(item_id), event, position)
             if folded is None:
                 removed[item_id] = (position, rows.pop(item_id)["owner_id"])
                 changed.pop(item_id, None)
@@ -130,9 +130,10 @@ class ItemsProjection(Projection):
         self._write(conn, rows, changed, removed, owners_changed)
         return self._deltas(rows, changed, removed)
 
-    def _fold(
+    def fold(
         self, row: dict[str, Any] | None, event: Item.Event, position: int
     ) -> dict[str, Any] | None:
+        """Apply one item event to its row in memory (None: the item is gone)."""
         if isinstance(event, Item.Created):
             row = {
                 "id": event.originator_id,
@@ -168,6 +169,15 @@ class ItemsProjection(Projection):
         elif isinstance(event, Item.Restored):
             row["archived"] = False
             row["rank"] = self.order.place(row["id"], row["column_name"], None)
+        elif isinstance(event, Item.Reverted):
+            if not row["archived"]:
+                self.order.remove(row["id"], row["column_name"], row["rank"])
+            row["title"], row["description"] = event.title, event.description
+            row["column_name"], row["archived"] = event.column, event.archived
+            row["owner_id"] = event.owner_id
+            row["owner_name"] = self.owners.get(event.owner_id, "")
+            if not event.archived:
+                row["rank"] = self.order.place(row["id"], event.column, event.position)
         elif isinstance(event, Item.Deleted):
             if not row["archived"]:
                 self.order.remove(row["id"], row["column_name"], row["rank"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itemhub.projections.activity import ActivityProjection
 from itemhub.projections.base import Projection
+from itemhub.projections.chain import ChainProjection
 from itemhub.projections.items import ItemsProjection
 from itemhub.projections.store import PROJECTION_NAMES
 from itemhub.projections.users import UsersProjection
@@ -12,6 +13,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
     ItemsProjection.name: ItemsProjection,
     UsersProjection.name: UsersProjection,
     ActivityProjection.name: ActivityProjection,
+    ChainProjection.name: ChainProjection,
 }
 assert tuple(PROJECTIONS) == PROJECTION_NAMES
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -15,8 +17,35 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     Uuid,
 )
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """Store UTC (naive on SQLite); naive inputs are taken as UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        """Always hand back an aware UTC datetime."""
+        del dialect
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +57,8 @@ class ReadTables:
     item_owners: Table
     users: Table
     activity: Table
+    chain: Table
+    security: Table
     idempotency: Table
     tracking: Table
 
@@ -54,8 +85,8 @@ def read_tables(suffix: str = "") -> ReadTables:
         Column("owner_name", String(254), nullable=False),
         Column("archived", Boolean, nullable=False),
         Column("version", Integer, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
         Column("changed_by_id", Uuid, nullable=False),
         Column("changed_by_name", String(200), nullable=False),
         Column("last_position", Integer, nullable=False),
@@ -81,8 +112,8 @@ def read_tables(suffix: str = "") -> ReadTables:
         Column("is_active", Boolean, nullable=False),
         Column("token_version", Integer, nullable=False),
         Column("version", Integer, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
         Column("last_position", Integer, nullable=False),
         Index(f"ix_users{suffix}_email", "email"),
     )
@@ -90,7 +121,7 @@ def read_tables(suffix: str = "") -> ReadTables:
         f"activity{suffix}",
         md,
         Column("position", Integer, primary_key=True, autoincrement=False),
-        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("occurred_at", UTCDateTime(), nullable=False),
         Column("actor_id", Uuid, nullable=False),
         Column("actor_name", String(200), nullable=False),
         Column("channel", String(16), nullable=False),
@@ -112,6 +143,28 @@ def read_tables(suffix: str = "") -> ReadTables:
         Index(f"ix_activity{suffix}_time", "occurred_at"),
         Index(f"ix_activity{suffix}_owner", "owner_id", "position"),
     )
+    chain = Table(
+        f"event_chain{suffix}",
+        md,
+        Column("position", Integer, primary_key=True, autoincrement=False),
+        Column("link", String(64), nullable=False),
+    )
+    # Not a projection and never in the domain events: logins, denials,
+    # throttling and revocations, for superusers (no passwords or tokens).
+    security = Table(
+        f"security_log{suffix}",
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("occurred_at", UTCDateTime(), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("user_id", Uuid, nullable=True),
+        Column("email", String(254), nullable=False),
+        Column("ip", String(64), nullable=False),
+        Column("user_agent", String(300), nullable=False),
+        Column("channel", String(16), nullable=False),
+        Column("detail", String(500), nullable=False),
+        Index(f"ix_security_log{suffix}_time", "occurred_at"),
+    )
     # Not a projection: the first response to each Idempotency-Key of the API.
     idempotency = Table(
         f"api_idempotency{suffix}",
@@ -122,7 +175,7 @@ def read_tables(suffix: str = "") -> ReadTables:
         Column("status", Integer, nullable=False),
         Column("body", Text, nullable=False),
         Column("headers", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
         Index(f"ix_api_idempotency{suffix}_created", "created_at"),
     )
     tracking = Table(
@@ -133,7 +186,7 @@ def read_tables(suffix: str = "") -> ReadTables:
         # Bumped by a rebuild swap so a live worker notices its state is gone.
         Column("epoch", Integer, nullable=False),
         Column("error", Text, nullable=True),
-        Column("updated_at", DateTime(timezone=True), nullable=True),
+        Column("updated_at", UTCDateTime(), nullable=True),
     )
     return ReadTables(
         metadata=md,
@@ -141,6 +194,8 @@ def read_tables(suffix: str = "") -> ReadTables:
         item_owners=item_owners,
         users=users,
         activity=activity,
+        chain=chain,
+        security=security,
         idempotency=idempotency,
         tracking=tracking,
     )

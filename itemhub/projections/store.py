@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from itemhub.projections.schema import ReadTables, read_tables
 
-PROJECTION_NAMES = ("items", "users", "activity")
+PROJECTION_NAMES = ("items", "users", "activity", "chain")
 
 
 class Fenced(Exception):

@@ -69,6 +69,17 @@ def expected_version(if_match: str | None) -> int | None:
     return int(found.group(1))
 
 
+def _known_column(hub: Hub, column: str) -> str:
+    """The configured column a filter names (case-insensitive), or 422."""
+    for known in hub.settings.board_columns:
+        if known.casefold() == column.strip().casefold():
+            return known
+    raise HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        f"column must be one of {', '.join(hub.settings.board_columns)}",
+    )
+
+
 def _visible_card(hub: Hub, user: UserCredentials, item_id: UUID) -> ItemCard:
     card = hub.read.item(item_id)
     if card is None or (card.owner_id != user.id and not user.is_superuser):
@@ -115,6 +126,8 @@ def read_items(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ItemsPublic:
     """List your items (superusers: everyone's), filtered, sorted and paged."""
+    if column is not None:
+        column = _known_column(hub, column)
     if not user.is_superuser:
         if owner_id is not None and owner_id != user.id:
             return ItemsPublic(data=[], count=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
@@ -31,24 +32,42 @@ def login_access_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token:
     """Exchange e-mail (as `username`) and password for an access token."""
+    ip, agent = client_ip(request), request.headers.get("user-agent", "")
+    email = form.username.strip().lower()
+
+    def record(kind: str, detail: str = "", user_id: UUID | None = None) -> None:
+        hub.security.record(
+            kind,
+            channel="api",
+            ip=ip,
+            user_agent=agent,
+            email=email,
+            user_id=user_id,
+            detail=detail,
+        )
+
     try:
-        user = hub.auth.login(form.username, form.password, client_ip(request))
+        user = hub.auth.login(form.username, form.password, ip)
     except LoginThrottled as exc:
+        record("login_throttled", f"retry after {exc.retry_after}s")
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             str(exc),
             headers={"Retry-After": str(exc.retry_after)},
         ) from None
     except LoginFailed:
+        record("login_failed", "unknown e-mail or wrong password")
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "Incorrect e-mail or password",
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
     except AccountDeactivated:
+        record("login_failed", "account deactivated")
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "This account is deactivated"
         ) from None
+    record("login_succeeded", user_id=user.id)
     return Token(
         access_token=tokens.issue(user),
         expires_in=int(tokens.lifetime.total_seconds()),
@@ -67,7 +86,18 @@ def test_token(hub: HubDep, user: CurrentUser) -> UserPublic:
 @router.post(
     "/logout", status_code=status.HTTP_204_NO_CONTENT, responses=AUTH | UNAVAILABLE
 )
-def logout(hub: HubDep, user: CurrentUser, ctx: CommandContext) -> Response:
+def logout(
+    request: Request, hub: HubDep, user: CurrentUser, ctx: CommandContext
+) -> Response:
     """Log out everywhere: every token and UI session of this user ends now."""
     hub.bus.handle(LogOutEverywhere(user_id=user.id), ctx)
+    hub.security.record(
+        "token_revoked",
+        channel="api",
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+        email=user.email,
+        user_id=user.id,
+        detail="logged out everywhere",
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

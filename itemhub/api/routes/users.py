@@ -168,6 +168,15 @@ def update_password_me(
             ),
             ctx,
         )
+        hub.security.record(
+            "token_revoked",
+            channel="api",
+            ip=request.client.host if request.client else "unknown",
+            user_agent=request.headers.get("user-agent", ""),
+            email=user.email,
+            user_id=user.id,
+            detail="password changed",
+        )
         return JSONResponse({"detail": "Password updated; log in again"})
 
     return run_idempotent(request, hub, user.id, idempotency_key, body, run)

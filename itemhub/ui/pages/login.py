@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import run, ui
@@ -21,6 +23,20 @@ def register(hub: Hub) -> None:
         if await session_user(hub) is not None:
             return RedirectResponse(target, status_code=303)
         client_ip = request.client.host if request.client else "unknown"
+        agent = request.headers.get("user-agent", "")
+
+        def record(
+            kind: str, email: str, detail: str = "", user_id: UUID | None = None
+        ) -> None:
+            hub.security.record(
+                kind,
+                channel="ui",
+                ip=client_ip,
+                user_agent=agent,
+                email=email.lower(),
+                user_id=user_id,
+                detail=detail,
+            )
 
         async def submit() -> None:
             email_value = (email.value or "").strip()
@@ -32,19 +48,23 @@ def register(hub: Hub) -> None:
                     hub.auth.login, email_value, password.value, client_ip
                 )
             except LoginThrottled as exc:
+                await run.io_bound(record, "login_throttled", email_value)
                 ui.notify(
                     f"Too many failed logins; try again in {exc.retry_after} s",
                     type="negative",
                 )
                 return
             except LoginFailed:
+                await run.io_bound(record, "login_failed", email_value)
                 ui.notify("Incorrect e-mail or password", type="negative")
                 return
             except AccountDeactivated:
+                await run.io_bound(record, "login_failed", email_value, "deactivated")
                 ui.notify("This account is deactivated", type="negative")
                 return
             if user is None:  # cancelled at shutdown
                 return
+            await run.io_bound(record, "login_succeeded", email_value, "", user.id)
             open_session(user)
             ui.navigate.to(target)
 

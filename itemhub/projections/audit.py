@@ -1,0 +1,166 @@
+"""The audit trail: filtered, paged, exported and counted, from the activity model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+from sqlalchemy import Engine, Select, and_, func, or_, select
+
+from itemhub.projections.dto import ActivityEntry
+from itemhub.projections.schema import ReadTables
+
+EXPORT_CHUNK = 2000
+Bucket = Literal["minute", "hour", "day"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuditFilter:
+    """Which events the trail shows; every field narrows it."""
+
+    actor_id: UUID | None = None
+    action: str | None = None
+    item_id: UUID | None = None
+    user_id: UUID | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    text: str | None = None
+    owner_id: UUID | None = None
+    correlation_id: UUID | None = None
+    after: int | None = None
+    before: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise ValueError("since must not be after until")
+        if (
+            self.after is not None
+            and self.before is not None
+            and self.after >= self.before
+        ):
+            raise ValueError("after must be below before")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """Newest-first entries and the cursor for the next (older) page."""
+
+    data: list[ActivityEntry]
+    next_before: int | None
+
+
+class AuditLog:
+    """Queries over the activity read model."""
+
+    def __init__(self, engine: Engine, tables: ReadTables) -> None:
+        self.engine = engine
+        self.t = tables.activity
+
+    def _where(self, f: AuditFilter) -> Any:
+        t = self.t
+        conditions = []
+        if f.actor_id is not None:
+            conditions.append(t.c.actor_id == f.actor_id)
+        if f.action:
+            conditions.append(t.c.action == f.action)
+        if f.item_id is not None:
+            conditions += [t.c.target_type == "item", t.c.target_id == f.item_id]
+        if f.user_id is not None:
+            conditions += [t.c.target_type == "user", t.c.target_id == f.user_id]
+        if f.since is not None:
+            conditions.append(t.c.occurred_at >= f.since)
+        if f.until is not None:
+            conditions.append(t.c.occurred_at <= f.until)
+        if f.owner_id is not None:
+            conditions += [t.c.target_type == "item", t.c.owner_id == f.owner_id]
+        if f.correlation_id is not None:
+            conditions.append(t.c.correlation_id == f.correlation_id)
+        if f.after is not None:
+            conditions.append(t.c.position > f.after)
+        if f.before is not None:
+            conditions.append(t.c.position < f.before)
+        if f.text:
+            pattern = (
+                "%"
+                + f.text.lower()
+                .replace("\\", "\\\\")
+                .replace("%", "\\%")
+                .replace("_", "\\_")
+                + "%"
+            )
+            conditions.append(
+                or_(
+                    func.lower(t.c.summary).like(pattern, escape="\\"),
+                    func.lower(t.c.target_label).like(pattern, escape="\\"),
+                    func.lower(t.c.actor_name).like(pattern, escape="\\"),
+                )
+            )
+        return and_(True, *conditions)
+
+    def page(self, f: AuditFilter, limit: int = 50) -> AuditPage:
+        """One page, newest first; pass ``next_before`` as ``before`` for the next."""
+        query = select(self.t).where(self._where(f)).order_by(self.t.c.position.desc())
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit + 1)).mappings().all()
+        entries = [ActivityEntry(**r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return AuditPage(
+            data=entries, next_before=entries[-1].position if more else None
+        )
+
+    def count(self, f: AuditFilter) -> int:
+        """How many entries match."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(self.t).where(self._where(f))
+                ).scalar_one()
+            )
+
+    def iterate(
+        self, f: AuditFilter, chunk: int = EXPORT_CHUNK
+    ) -> Iterator[ActivityEntry]:
+        """Every matching entry, oldest first, fetched in chunks (for exports)."""
+        after = f.after
+        while True:
+            query: Select[Any] = (
+                select(self.t).where(self._where(f)).order_by(self.t.c.position)
+            )
+            if after is not None:
+                query = query.where(self.t.c.position > after)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query.limit(chunk)).mappings().all()
+            for row in rows:
+                yield ActivityEntry(**row)
+            if len(rows) < chunk:
+                return
+            after = rows[-1]["position"]
+
+    def stats(
+        self, f: AuditFilter, bucket: Bucket = "hour"
+    ) -> list[tuple[str, str, int]]:
+        """(time bucket, action, count) over the matching entries."""
+        width = {"minute": 16, "hour": 13, "day": 10}[bucket]
+        counts: dict[tuple[str, str], int] = {}
+        for entry in self.iterate(f):
+            key = (entry.occurred_at.isoformat()[:width], entry.action)
+            counts[key] = counts.get(key, 0) + 1
+        return [(b, a, n) for (b, a), n in sorted(counts.items())]
+
+    def position_at(self, moment: dt.datetime) -> int:
+        """The last position whose event happened at or before ``moment``."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(func.max(self.t.c.position)).where(
+                    self.t.c.occurred_at <= moment
+                )
+            ).scalar()
+        return int(found or 0)
+
+    def head(self) -> int:
+        """The newest position in the trail."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(self.t.c.position))).scalar() or 0)

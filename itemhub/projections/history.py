@@ -1,0 +1,141 @@
+"""History and time travel, read from the event log itself (never a read model)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from itemhub.commands.application import ItemHub
+from itemhub.events import Item, User
+from itemhub.projections.dto import ItemCard
+from itemhub.projections.items import ItemsProjection, card_from_row
+from itemhub.projections.replay import iter_batches
+from itemhub.projections.schema import read_tables
+
+ITEM_FIELDS = ("title", "description", "column", "position", "owner_id", "archived")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field's value before and after an event."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ItemVersion:
+    """One version of an item: who made it, when, and what changed."""
+
+    version: int
+    timestamp: dt.datetime
+    action: str
+    actor_id: UUID
+    actor_name: str
+    channel: str
+    correlation_id: UUID
+    changes: tuple[FieldChange, ...]
+    state: dict[str, Any]
+
+
+def _state(item: Item) -> dict[str, Any]:
+    return {
+        "title": item.title,
+        "description": item.description,
+        "column": item.column,
+        "position": item.position,
+        "owner_id": item.owner_id,
+        "archived": item.archived,
+        "deleted": item.deleted,
+    }
+
+
+def item_history(app: ItemHub, item_id: UUID) -> list[ItemVersion]:
+    """Every version of an item with a field-by-field diff (empty if unknown)."""
+    versions: list[ItemVersion] = []
+    item: Any = None
+    before: dict[str, Any] = {}
+    for event in app.events.get(item_id):
+        if not isinstance(event, Item.Event):
+            return []
+        item = event.mutate(item)
+        after = _state(item)
+        changes = tuple(
+            FieldChange(field, before.get(field), after[field])
+            for field in (*ITEM_FIELDS, "deleted")
+            if before.get(field) != after[field]
+        )
+        versions.append(
+            ItemVersion(
+                version=event.originator_version,
+                timestamp=event.timestamp,
+                action="item." + _snake(type(event).__name__),
+                actor_id=event.actor_id,
+                actor_name=event.actor_name,
+                channel=event.channel,
+                correlation_id=event.correlation_id,
+                changes=changes,
+                state=after,
+            )
+        )
+        before = after
+    return versions
+
+
+def item_as_of(
+    app: ItemHub,
+    item_id: UUID,
+    *,
+    version: int | None = None,
+    at: dt.datetime | None = None,
+) -> ItemVersion | None:
+    """The item as it was at a version or a moment (None: it did not exist yet)."""
+    found: ItemVersion | None = None
+    for entry in item_history(app, item_id):
+        if version is not None and entry.version > version:
+            break
+        if at is not None and entry.timestamp > at:
+            break
+        found = entry
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class BoardAsOf:
+    """The whole board at a past position of the log (read-only)."""
+
+    position: int
+    columns: dict[str, list[ItemCard]]
+
+
+def board_as_of(app: ItemHub, position: int, columns: tuple[str, ...]) -> BoardAsOf:
+    """Replay the log up to ``position`` in memory, with the board's own folding."""
+    folder = ItemsProjection(read_tables())
+    rows: dict[UUID, dict[str, Any]] = {}
+    reached = 0
+    if position > 0:
+        for batch in iter_batches(app, 0, until=position, size=5000):
+            for event, at in batch:
+                reached = at
+                if isinstance(event, User.Registered | User.ProfileChanged):
+                    folder.owners[event.originator_id] = event.full_name or event.email
+                elif isinstance(event, Item.Event):
+                    row = folder.fold(rows.get(event.originator_id), event, at)
+                    if row is None:
+                        rows.pop(event.originator_id, None)
+                    else:
+                        rows[event.originator_id] = row
+    board: dict[str, list[ItemCard]] = {c: [] for c in columns}
+    for row in sorted(rows.values(), key=lambda r: (r["column_name"], r["rank"])):
+        if row["archived"]:
+            continue
+        cards = board.setdefault(row["column_name"], [])
+        cards.append(card_from_row(row, len(cards)))
+    return BoardAsOf(position=reached, columns=board)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")

@@ -1,0 +1,217 @@
+"""Who may see and change what: owners, other users and superusers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from itemhub.runtime import Hub
+from tests.e2e.api_helpers import (
+    API,
+    Account,
+    api_client,
+    as_admin,
+    create_item,
+    get_item,
+    list_items,
+    new_account,
+    titles,
+)
+
+
+@pytest.fixture
+async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(hub) as c:
+        yield c
+
+
+async def item_operations(
+    client: httpx.AsyncClient, account: Account, item_id: object
+) -> dict[str, int]:
+    """Try every item route on one item; the status of each."""
+    url = f"{API}/items/{item_id}"
+    attempts: dict[str, tuple[str, str, dict[str, object] | None, dict[str, str]]] = {
+        "read": ("GET", url, None, {}),
+        "update": ("PATCH", url, {"title": "taken"}, {}),
+        "update with If-Match": ("PATCH", url, {"title": "taken"}, {"If-Match": '"1"'}),
+        "move": ("POST", f"{url}/move", {"column": "Done", "position": 0}, {}),
+        "archive": ("POST", f"{url}/archive", None, {}),
+        "restore": ("POST", f"{url}/restore", None, {}),
+        "delete": ("DELETE", url, None, {}),
+    }
+    statuses = {}
+    for name, (method, target, body, extra) in attempts.items():
+        response = await client.request(
+            method, target, json=body, headers=account.auth | extra
+        )
+        statuses[name] = response.status_code
+    return statuses
+
+
+async def test_a_user_cannot_touch_another_users_item_and_learns_nothing(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    alice = await new_account(client, hub, prefix="alice")
+    bob = await new_account(client, hub, prefix="bob")
+    bobs = await create_item(client, bob, "bob's")
+    archived = await create_item(client, bob, "bob's archived")
+    assert (
+        await client.post(f"{API}/items/{archived['id']}/archive", headers=bob.auth)
+    ).status_code == 200
+    head = hub.head()
+    for item_id in (bobs["id"], archived["id"]):
+        statuses = await item_operations(client, alice, item_id)
+        assert statuses == dict.fromkeys(statuses, 404), statuses
+        # The same answer as for an item that does not exist at all.
+        missing = await item_operations(client, alice, uuid4())
+        assert missing == statuses
+    assert hub.head() == head
+    unchanged = await get_item(client, bob, bobs["id"])
+    assert unchanged.json() == bobs
+
+
+async def test_another_users_items_never_appear_in_a_list(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    alice = await new_account(client, hub, prefix="alice")
+    bob = await new_account(client, hub, prefix="bob")
+    await create_item(client, alice, "alice's plan", description="shared word")
+    bobs = await create_item(client, bob, "bob's plan", description="shared word")
+    gone = await create_item(client, bob, "bob's archive")
+    await client.post(f"{API}/items/{gone['id']}/archive", headers=bob.auth)
+    queries: list[dict[str, str | int]] = [
+        {},
+        {"q": "plan"},
+        {"q": "shared"},
+        {"column": "Todo"},
+        {"archived": "true"},
+        {"owner_id": str(bob.id)},
+        {"owner_id": str(bob.id), "archived": "true"},
+        {"sort": "title", "order": "desc", "limit": 200},
+    ]
+    for params in queries:
+        page = await list_items(client, alice, **params)
+        assert bobs["id"] not in {i["id"] for i in page["data"]}, params
+        assert all(i["owner_id"] == str(alice.id) for i in page["data"]), params
+        assert page["count"] == len(page["data"]), params
+    assert (await list_items(client, alice, owner_id=str(bob.id)))["count"] == 0
+
+
+async def test_a_superuser_sees_changes_and_creates_every_users_items(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    admin = await as_admin(client)
+    alice = await new_account(client, hub, prefix="alice")
+    bob = await new_account(client, hub, prefix="bob")
+    alices = await create_item(client, alice, "alice's")
+    bobs = await create_item(client, bob, "bob's")
+    assert sorted(titles(await list_items(client, admin))) == ["alice's", "bob's"]
+    only_bob = await list_items(client, admin, owner_id=str(bob.id))
+    assert titles(only_bob) == ["bob's"]
+    url = f"{API}/items/{alices['id']}"
+    steps: list[tuple[str, str, dict[str, Any] | None, int]] = [
+        ("GET", url, None, 200),
+        ("PATCH", url, {"title": "fixed by admin"}, 200),
+        ("POST", f"{url}/move", {"column": "Done", "position": 0}, 200),
+        ("POST", f"{url}/archive", None, 200),
+        ("POST", f"{url}/restore", None, 200),
+        ("PATCH", url, {"owner_id": str(bob.id)}, 200),
+    ]
+    for method, target, body, expected in steps:
+        response = await client.request(method, target, json=body, headers=admin.auth)
+        assert response.status_code == expected, (method, target, response.text)
+    handed_over = (await get_item(client, bob, alices["id"])).json()
+    assert handed_over["title"] == "fixed by admin"
+    assert (handed_over["owner_id"], handed_over["changed_by"]) == (
+        str(bob.id),
+        "Administrator",
+    )
+    assert (await get_item(client, alice, alices["id"])).status_code == 404
+    deleted = await client.delete(f"{API}/items/{bobs['id']}", headers=admin.auth)
+    assert deleted.status_code == 204
+    assert (await get_item(client, bob, bobs["id"])).status_code == 404
+    # A superuser may create items for others, but only for active users.
+    item = await create_item(client, admin, "for alice", owner_id=str(alice.id))
+    assert item["owner_id"] == str(alice.id)
+    assert titles(await list_items(client, alice)) == ["for alice"]
+    nobody = await client.post(
+        f"{API}/items",
+        json={"title": "lost", "column": "Todo", "owner_id": str(uuid4())},
+        headers=admin.auth,
+    )
+    assert nobody.status_code == 422
+    assert nobody.json()["detail"][0]["loc"] == ["body", "owner_id"]
+
+
+async def test_a_standard_user_cannot_create_for_or_hand_items_to_others(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    alice = await new_account(client, hub, prefix="alice")
+    bob = await new_account(client, hub, prefix="bob")
+    mine = await create_item(client, alice, "mine")
+    head = hub.head()
+    created = await client.post(
+        f"{API}/items",
+        json={"title": "gift", "column": "Todo", "owner_id": str(bob.id)},
+        headers=alice.auth,
+    )
+    handed = await client.patch(
+        f"{API}/items/{mine['id']}",
+        json={"owner_id": str(bob.id)},
+        headers=alice.auth,
+    )
+    assert (created.status_code, handed.status_code) == (403, 403)
+    assert hub.head() == head
+    assert (await list_items(client, bob))["count"] == 0
+    # Naming oneself as the owner is no change and is allowed.
+    same = await client.patch(
+        f"{API}/items/{mine['id']}",
+        json={"owner_id": str(alice.id)},
+        headers=alice.auth,
+    )
+    assert same.status_code == 200
+    assert hub.head() == head
+
+
+async def test_every_superuser_route_refuses_a_standard_user_with_403(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    alice = await new_account(client, hub, prefix="alice")
+    bob = await new_account(client, hub, prefix="bob")
+    head = hub.head()
+    new_user = {"email": "intruder@example.com", "password": "password-123"}
+    attempts: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+        "list users": ("GET", f"{API}/users", None),
+        "create user": ("POST", f"{API}/users", new_user),
+    }
+    for label, target in (("other", bob.id), ("unknown", uuid4())):
+        attempts |= {
+            f"read {label}": ("GET", f"{API}/users/{target}", None),
+            f"update {label}": (
+                "PATCH",
+                f"{API}/users/{target}",
+                {"full_name": "Hacked"},
+            ),
+            f"deactivate {label}": ("POST", f"{API}/users/{target}/deactivate", None),
+            f"reactivate {label}": ("POST", f"{API}/users/{target}/reactivate", None),
+        }
+    statuses = {}
+    for name, (method, url, body) in attempts.items():
+        response = await client.request(method, url, json=body, headers=alice.auth)
+        statuses[name] = response.status_code
+    assert statuses == dict.fromkeys(attempts, 403)
+    assert hub.head() == head
+    # A superuser asking the same gets 404 for the unknown id.
+    admin = await as_admin(client)
+    unknown = {n: a for n, a in attempts.items() if n.endswith("unknown")}
+    for name, (method, url, body) in unknown.items():
+        response = await client.request(method, url, json=body, headers=admin.auth)
+        assert response.status_code == 404, name
+    # A standard user may still read their own account by id.
+    own = await client.get(f"{API}/users/{alice.id}", headers=alice.auth)
+    assert own.status_code == 200
+    assert own.json()["email"] == alice.email
