@@ -11,7 +11,7 @@ from starlette.routing import Match
 
 from itemhub import __version__
 from itemhub.api.errors import RequestGuard, install_error_handlers
-from itemhub.api.routes import events, health, items, login, users
+from itemhub.api.routes import audit, events, health, items, login, users
 from itemhub.api.tokens import TokenService
 from itemhub.runtime import Hub
 
@@ -21,7 +21,7 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Every API route, to be included under ``API_PREFIX``."""
     router = APIRouter()
-    for module in (login, users, items, events, health):
+    for module in (login, users, items, events, audit, health):
         router.include_router(module.router)
 
     # Last: unknown paths under /api answer JSON, not NiceGUI's HTML 404 page.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -231,3 +231,106 @@ class ReadinessReport(BaseModel):
     read_models: str
     max_lag: int
     projections: list[ProjectionHealth]
+
+
+# --- audit and history -------------------------------------------------------
+
+
+class AuditEntryPublic(BaseModel):
+    """One event of the audit trail."""
+
+    position: int
+    occurred_at: dt.datetime
+    actor_id: UUID
+    actor_name: str
+    channel: str
+    action: str
+    target_type: str
+    target_id: UUID
+    target_label: str
+    summary: str
+    details: dict[str, Any]
+    version: int
+    correlation_id: UUID
+    command_id: UUID
+
+
+class AuditPagePublic(BaseModel):
+    """Newest-first entries; pass ``next_before`` as ``before`` for older ones."""
+
+    data: list[AuditEntryPublic]
+    count: int
+    next_before: int | None
+
+
+class AuditBucket(BaseModel):
+    """How many events of one action happened in one time bucket."""
+
+    bucket: str
+    action: str
+    count: int
+
+
+class SecurityEntryPublic(BaseModel):
+    """A login, denial, throttling or revocation."""
+
+    id: int
+    occurred_at: dt.datetime
+    kind: str
+    user_id: UUID | None
+    email: str
+    ip: str
+    user_agent: str
+    channel: str
+    detail: str
+
+
+class ChainReportPublic(BaseModel):
+    """Whether the stored events still match the hash chain."""
+
+    intact: bool
+    checked: int
+    first_broken: int | None
+    reason: str | None
+
+
+class FieldChangePublic(BaseModel):
+    """A field's value before and after a version."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+class ItemVersionPublic(BaseModel):
+    """One version of an item, read from the event log."""
+
+    item_id: UUID
+    version: int
+    timestamp: dt.datetime
+    action: str
+    actor_id: UUID
+    actor_name: str
+    channel: str
+    correlation_id: UUID
+    changes: list[FieldChangePublic]
+    title: str
+    description: str
+    column: str
+    position: int | None
+    owner_id: UUID
+    archived: bool
+    deleted: bool
+
+
+class ItemHistoryPublic(BaseModel):
+    """Every version of an item, oldest first."""
+
+    data: list[ItemVersionPublic]
+
+
+class BoardAsOfPublic(BaseModel):
+    """The board as it was at a past position of the log (read-only)."""
+
+    position: int
+    columns: dict[str, list[ItemPublic]]

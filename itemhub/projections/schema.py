@@ -60,6 +60,7 @@ class ReadTables:
     chain: Table
     security: Table
     idempotency: Table
+    schema_versions: Table
     tracking: Table
 
     def of(self, projection: str) -> list[Table]:
@@ -178,6 +179,13 @@ def read_tables(suffix: str = "") -> ReadTables:
         Column("created_at", UTCDateTime(), nullable=False),
         Index(f"ix_api_idempotency{suffix}_created", "created_at"),
     )
+    # The DDL fingerprint each read model was built with (see create_tables).
+    schema_versions = Table(
+        f"read_model_schema{suffix}",
+        md,
+        Column("name", String(64), primary_key=True),
+        Column("fingerprint", String(64), nullable=False),
+    )
     tracking = Table(
         f"projection_tracking{suffix}",
         md,
@@ -197,5 +205,6 @@ def read_tables(suffix: str = "") -> ReadTables:
         chain=chain,
         security=security,
         idempotency=idempotency,
+        schema_versions=schema_versions,
         tracking=tracking,
     )

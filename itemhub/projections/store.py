@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.pool import NullPool
+from sqlalchemy.schema import CreateTable
 
 from itemhub.projections.schema import ReadTables, read_tables
 
@@ -51,11 +62,55 @@ class ReadStore:
             self.reader = create_engine(url, pool_pre_ping=True, pool_size=10)
             self.writer = self.reader
 
-    def create_tables(self) -> None:
-        """Create the tables that do not exist yet, and the tracking rows."""
+    def create_tables(self) -> list[str]:
+        """Create missing tables and tracking rows; rebuild changed read models.
+
+        A read model whose table definitions changed since it was built is
+        dropped and recreated empty, with its tracking reset to zero, so its
+        worker replays it from the log: read models are disposable, events
+        are not. Returns the names of the read models reset that way.
+        """
+        reset: list[str] = []
         with self.writer.begin() as conn:
+            self.tables.metadata.create_all(conn, tables=[self.tables.schema_versions])
+            known = dict(
+                conn.execute(
+                    select(
+                        self.tables.schema_versions.c.name,
+                        self.tables.schema_versions.c.fingerprint,
+                    )
+                ).all()
+            )
+            for name in PROJECTION_NAMES:
+                owned = self.tables.of(name)
+                fingerprint = schema_fingerprint(owned, conn.dialect)
+                if known.get(name) == fingerprint and not _columns_differ(conn, owned):
+                    continue
+                if name in known or _columns_differ(conn, owned):
+                    reset.append(name)
+                    for table in owned:
+                        table.drop(conn, checkfirst=True)
+                    t = self.tables.tracking
+                    conn.execute(
+                        update(t)
+                        .where(t.c.name == name)
+                        .values(position=0, epoch=t.c.epoch + 1, error=None)
+                    )
+                self._record_fingerprint(conn, name, fingerprint, name in known)
             self.tables.metadata.create_all(conn)
             ensure_tracking_rows(conn, self.tables, PROJECTION_NAMES)
+        return reset
+
+    def _record_fingerprint(
+        self, conn: Connection, name: str, fingerprint: str, exists: bool
+    ) -> None:
+        v = self.tables.schema_versions
+        if exists:
+            conn.execute(
+                update(v).where(v.c.name == name).values(fingerprint=fingerprint)
+            )
+        else:
+            conn.execute(insert(v).values(name=name, fingerprint=fingerprint))
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -72,6 +127,23 @@ class ReadStore:
         """A projection's tracking row."""
         with self.reader.connect() as conn:
             return read_tracking(conn, self.tables, name)
+
+
+def _columns_differ(conn: Connection, tables: Iterable[Table]) -> bool:
+    """True when an existing table lacks or has other columns than defined."""
+    inspector = inspect(conn)
+    for table in tables:
+        if inspector.has_table(table.name):
+            found = {c["name"] for c in inspector.get_columns(table.name)}
+            if found != {c.name for c in table.columns}:
+                return True
+    return False
+
+
+def schema_fingerprint(tables: Iterable[Table], dialect: Any) -> str:
+    """A hash of the DDL of some tables, to notice when their definition changed."""
+    ddl = "\n".join(str(CreateTable(t).compile(dialect=dialect)) for t in tables)
+    return hashlib.sha256(ddl.encode()).hexdigest()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

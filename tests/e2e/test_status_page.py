@@ -22,7 +22,7 @@ async def test_status_page_shows_every_column_and_projection(
     await user.open("/status")
     for column in ("Backlog", "Todo", "Doing", "Done"):
         await user.should_see(column)
-    for projection in ("items", "users", "activity"):
+    for projection in ("items", "users", "activity", "chain"):
         await user.should_see(f"{projection}: running")
 
 
@@ -62,6 +62,7 @@ async def test_health_endpoints_answer_from_the_parent_app(
         "items": "running",
         "users": "running",
         "activity": "running",
+        "chain": "running",
     }
     assert ready.status_code == 200
     body = ready.json()
@@ -70,4 +71,5 @@ async def test_health_endpoints_answer_from_the_parent_app(
         "items": 0,
         "users": 0,
         "activity": 0,
+        "chain": 0,
     }

@@ -25,6 +25,7 @@ from itemhub.commands import (
     ReassignItem,
     RegisterUser,
     RestoreItem,
+    RevertItem,
     RevokeSuperuser,
     UpdateUser,
 )
@@ -65,6 +66,13 @@ def _restore(board: Board) -> tuple[Command, Context]:
     item_id = board.create_item(alice)
     board.run(ArchiveItem(item_id=item_id), alice)
     return RestoreItem(item_id=item_id), alice
+
+
+def _revert(board: Board) -> tuple[Command, Context]:
+    alice = board.register("Alice")
+    item_id = board.create_item(alice)
+    board.run(EditItem(item_id=item_id, title="changed"), alice)
+    return RevertItem(item_id=item_id, to_version=1), alice
 
 
 def _delete(board: Board) -> tuple[Command, Context]:
@@ -134,6 +142,7 @@ SCENARIOS: dict[type[Command], Scenario] = {
     ReassignItem: _reassign,
     ArchiveItem: _archive,
     RestoreItem: _restore,
+    RevertItem: _revert,
     DeleteItem: _delete,
     RegisterUser: _register,
     ChangeProfile: _profile,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
@@ -21,11 +22,14 @@ from itemhub.api.routes.common import (
     only_known_query_params,
 )
 from itemhub.api.schemas import (
+    FieldChangePublic,
     ItemCreate,
+    ItemHistoryPublic,
     ItemMove,
     ItemPublic,
     ItemsPublic,
     ItemUpdate,
+    ItemVersionPublic,
 )
 from itemhub.commands import (
     ArchiveItem,
@@ -34,8 +38,10 @@ from itemhub.commands import (
     EditItem,
     MoveItem,
     RestoreItem,
+    RevertItem,
 )
 from itemhub.projections import ItemCard, ItemFilter, UserCredentials
+from itemhub.projections.history import ItemVersion, item_history
 from itemhub.runtime import Hub
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -180,10 +186,129 @@ def create_item(
     return run_idempotent(request, hub, user.id, idempotency_key, body, run)
 
 
-@router.get("/{item_id}", response_model=ItemPublic, responses=AUTH | NOT_FOUND)
-def read_item(hub: HubDep, user: CurrentUser, item_id: UUID) -> Response:
-    """One item, with its version as ETag."""
-    return _item_response(hub, user, item_id)
+@router.get(
+    "/{item_id}",
+    response_model=ItemPublic | ItemVersionPublic,
+    responses=AUTH | NOT_FOUND | VALIDATION,
+)
+def read_item(
+    hub: HubDep,
+    user: CurrentUser,
+    item_id: UUID,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    at: dt.datetime | None = None,
+) -> Response:
+    """One item with its version as ETag; `version` or `at` read it as it was."""
+    if version is None and at is None:
+        return _item_response(hub, user, item_id)
+    history = _history(hub, user, item_id)
+    chosen = None
+    for entry in history:
+        if version is not None and entry.version > version:
+            break
+        if at is not None and entry.timestamp > _aware(at):
+            break
+        chosen = entry
+    if chosen is None or (version is not None and chosen.version != version):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"item {item_id} had no such version then"
+        )
+    return JSONResponse(
+        version_public(item_id, chosen).model_dump(mode="json"),
+        headers={"ETag": etag(chosen.version)},
+    )
+
+
+@router.get(
+    "/{item_id}/history",
+    response_model=ItemHistoryPublic,
+    responses=AUTH | NOT_FOUND,
+)
+def read_item_history(
+    hub: HubDep, user: CurrentUser, item_id: UUID
+) -> ItemHistoryPublic:
+    """Every version of an item: who, when, and each field before → after."""
+    return ItemHistoryPublic(
+        data=[version_public(item_id, v) for v in _history(hub, user, item_id)]
+    )
+
+
+@router.post(
+    "/{item_id}/history/{version}/restore",
+    response_model=ItemPublic,
+    responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE | VALIDATION,
+)
+def restore_item_version(
+    request: Request,
+    hub: HubDep,
+    user: CurrentUser,
+    ctx: CommandContext,
+    item_id: UUID,
+    version: int,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Restore an earlier version by appending a compensating event."""
+    expected = expected_version(if_match)
+
+    def run(command_id: UUID | None) -> Response:
+        hub.bus.handle(
+            RevertItem(
+                item_id=item_id,
+                to_version=version,
+                expected_version=expected,
+                command_id=command_id or uuid4(),
+            ),
+            ctx,
+        )
+        return _item_response(hub, user, item_id)
+
+    return run_idempotent(request, hub, user.id, idempotency_key, None, run)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _history(hub: Hub, user: UserCredentials, item_id: UUID) -> list[ItemVersion]:
+    """The item's versions, if the user may see the item (404 otherwise)."""
+    history = item_history(hub.app, item_id)
+    if not history:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
+    owner = history[-1].state["owner_id"]
+    if owner != user.id and not user.is_superuser:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
+    return history
+
+
+def version_public(item_id: UUID, entry: ItemVersion) -> ItemVersionPublic:
+    """The API form of one version."""
+    state = entry.state
+    return ItemVersionPublic(
+        item_id=item_id,
+        version=entry.version,
+        timestamp=entry.timestamp,
+        action=entry.action,
+        actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
+        channel=entry.channel,
+        correlation_id=entry.correlation_id,
+        changes=[
+            FieldChangePublic(
+                field=c.field,
+                before=str(c.before) if isinstance(c.before, UUID) else c.before,
+                after=str(c.after) if isinstance(c.after, UUID) else c.after,
+            )
+            for c in entry.changes
+        ],
+        title=state["title"],
+        description=state["description"],
+        column=state["column"],
+        position=state["position"],
+        owner_id=state["owner_id"],
+        archived=state["archived"],
+        deleted=state["deleted"],
+    )
 
 
 @router.patch(

@@ -1,0 +1,266 @@
+"""The audit trail for superusers: filter, export, chart, time travel, tamper check."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.responses import StreamingResponse
+
+from itemhub.api.deps import HubDep, SuperUser
+from itemhub.api.routes.common import SUPERUSER, only_known_query_params
+from itemhub.api.schemas import (
+    AuditBucket,
+    AuditEntryPublic,
+    AuditPagePublic,
+    BoardAsOfPublic,
+    ChainReportPublic,
+    ItemPublic,
+    SecurityEntryPublic,
+)
+from itemhub.projections import ActivityEntry
+from itemhub.projections.audit import AuditFilter
+from itemhub.projections.chain import verify_chain
+from itemhub.projections.history import board_as_of
+from itemhub.projections.security_log import KINDS
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+FILTERS = ("actor", "action", "item", "user", "since", "until", "q", "correlation")
+EXPORT_FIELDS = (
+    "position",
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "channel",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "summary",
+    "details",
+    "version",
+    "correlation_id",
+    "command_id",
+)
+
+
+def audit_filter(
+    actor: UUID | None = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_.]+$")] = None,
+    item: UUID | None = None,
+    user: UUID | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    correlation: UUID | None = None,
+) -> AuditFilter:
+    """The filters shared by list, export and chart (an impossible range is 422)."""
+    try:
+        return AuditFilter(
+            actor_id=actor,
+            action=action,
+            item_id=item,
+            user_id=user,
+            since=since,
+            until=until,
+            text=q,
+            correlation_id=correlation,
+        )
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+
+Filter = Annotated[AuditFilter, Depends(audit_filter)]
+
+
+def entry_public(entry: ActivityEntry) -> AuditEntryPublic:
+    """The API form of an audit entry."""
+    return AuditEntryPublic(
+        position=entry.position,
+        occurred_at=entry.occurred_at,
+        actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
+        channel=entry.channel,
+        action=entry.action,
+        target_type=entry.target_type,
+        target_id=entry.target_id,
+        target_label=entry.target_label,
+        summary=entry.summary,
+        details=json.loads(entry.details),
+        version=entry.version,
+        correlation_id=entry.correlation_id,
+        command_id=entry.command_id,
+    )
+
+
+@router.get(
+    "/events",
+    responses=SUPERUSER,
+    dependencies=[Depends(only_known_query_params(*FILTERS, "before", "limit"))],
+)
+def read_audit_events(
+    hub: HubDep,
+    _: SuperUser,
+    f: Filter,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> AuditPagePublic:
+    """The audit trail, newest first, filtered and paged by position."""
+    paged = dataclasses.replace(f, before=before)
+    page = hub.audit.page(paged, limit)
+    return AuditPagePublic(
+        data=[entry_public(e) for e in page.data],
+        count=hub.audit.count(f),
+        next_before=page.next_before,
+    )
+
+
+@router.get(
+    "/export",
+    responses=SUPERUSER | {200: {"content": {"text/csv": {}, "application/json": {}}}},
+    dependencies=[Depends(only_known_query_params(*FILTERS, "format"))],
+)
+def export_audit_events(
+    hub: HubDep,
+    _: SuperUser,
+    f: Filter,
+    format: Literal["csv", "json"] = "csv",
+) -> StreamingResponse:
+    """The filtered trail as CSV or JSON, oldest first, streamed in chunks."""
+    entries = hub.audit.iterate(f)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    if format == "json":
+        return StreamingResponse(
+            stream_json(entries),
+            media_type="application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="audit-{stamp}.json"'
+            },
+        )
+    return StreamingResponse(
+        stream_csv(entries),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
+    )
+
+
+def stream_csv(entries: Iterator[ActivityEntry]) -> Iterator[str]:
+    """CSV rows, a header first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_FIELDS)
+    for n, entry in enumerate(entries):
+        writer.writerow([_cell(getattr(entry, name)) for name in EXPORT_FIELDS])
+        if n % 500 == 499:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def stream_json(entries: Iterator[ActivityEntry]) -> Iterator[str]:
+    """A JSON array, one entry at a time."""
+    yield "["
+    for n, entry in enumerate(entries):
+        yield ("," if n else "") + entry_public(entry).model_dump_json()
+    yield "]"
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+@router.get(
+    "/stats",
+    responses=SUPERUSER,
+    dependencies=[Depends(only_known_query_params(*FILTERS, "bucket"))],
+)
+def read_audit_stats(
+    hub: HubDep,
+    _: SuperUser,
+    f: Filter,
+    bucket: Literal["minute", "hour", "day"] = "hour",
+) -> list[AuditBucket]:
+    """Events per time bucket and action (for the activity chart)."""
+    return [
+        AuditBucket(bucket=b, action=a, count=n)
+        for b, a, n in hub.audit.stats(f, bucket)
+    ]
+
+
+@router.get(
+    "/board",
+    responses=SUPERUSER,
+    dependencies=[Depends(only_known_query_params("position", "at"))],
+)
+def read_board_as_of(
+    hub: HubDep,
+    _: SuperUser,
+    position: Annotated[int | None, Query(ge=0)] = None,
+    at: dt.datetime | None = None,
+) -> BoardAsOfPublic:
+    """The whole board as it was at a position of the log or at a moment."""
+    if (position is None) == (at is None):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "give exactly one of position or at"
+        )
+    target = position if position is not None else hub.audit.position_at(at)  # type: ignore[arg-type]
+    board = board_as_of(hub.app, target, hub.settings.board_columns)
+    return BoardAsOfPublic(
+        position=board.position,
+        columns={
+            c: [ItemPublic.of(card) for card in cards]
+            for c, cards in board.columns.items()
+        },
+    )
+
+
+@router.get(
+    "/security",
+    responses=SUPERUSER,
+    dependencies=[Depends(only_known_query_params("kind", "before", "limit"))],
+)
+def read_security_log(
+    hub: HubDep,
+    _: SuperUser,
+    kind: Literal[KINDS] | None = None,  # type: ignore[valid-type]
+    before: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> list[SecurityEntryPublic]:
+    """Logins, denials, throttling and revocations, newest first."""
+    return [
+        SecurityEntryPublic(
+            id=e.id,
+            occurred_at=e.occurred_at,
+            kind=e.kind,
+            user_id=e.user_id,
+            email=e.email,
+            ip=e.ip,
+            user_agent=e.user_agent,
+            channel=e.channel,
+            detail=e.detail,
+        )
+        for e in hub.security.recent(kind=kind, before=before, limit=limit)
+    ]
+
+
+@router.get("/chain", responses=SUPERUSER)
+def read_chain_report(hub: HubDep, _: SuperUser) -> ChainReportPublic:
+    """Recompute the hash chain over the stored events; name the first broken link."""
+    report = verify_chain(hub.app, hub.store)
+    return ChainReportPublic(
+        intact=report.intact,
+        checked=report.checked,
+        first_broken=report.first_broken,
+        reason=report.reason,
+    )
