@@ -23,7 +23,6 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from itemhub.api.routes.audit import stream_csv, stream_json
 from itemhub.commands import (
     SYSTEM_ACTOR_ID,
     Channel,
@@ -34,6 +33,7 @@ from itemhub.commands import (
 from itemhub.config import ConfigError, load_settings
 from itemhub.projections.audit import AuditFilter
 from itemhub.projections.chain import verify_chain
+from itemhub.projections.export import stream_csv, stream_json
 from itemhub.projections.history import item_history
 from itemhub.projections.registry import projection_names
 from itemhub.projections.replay import differences

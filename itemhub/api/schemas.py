@@ -250,6 +250,7 @@ class AuditEntryPublic(BaseModel):
     target_label: str
     summary: str
     details: dict[str, Any]
+    owner_id: UUID
     version: int
     correlation_id: UUID
     command_id: UUID

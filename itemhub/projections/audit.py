@@ -160,6 +160,18 @@ class AuditLog:
             ).scalar()
         return int(found or 0)
 
+    def neighbour(self, position: int, *, later: bool) -> int | None:
+        """The next (``later``) or previous position that has an entry."""
+        column = self.t.c.position
+        query = (
+            select(func.min(column)).where(column > position)
+            if later
+            else select(func.max(column)).where(column < position)
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return None if found is None else int(found)
+
     def head(self) -> int:
         """The newest position in the trail."""
         with self.engine.connect() as conn:

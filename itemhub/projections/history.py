@@ -139,3 +139,34 @@ def board_as_of(app: ItemHub, position: int, columns: tuple[str, ...]) -> BoardA
 
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """One stored event as the replay debugger shows it."""
+
+    position: int
+    topic: str
+    fields: dict[str, Any]
+    event: Any
+
+
+def logged_events(
+    app: ItemHub, first: int, last: int, limit: int = 500
+) -> list[LoggedEvent]:
+    """The events at positions ``first``..``last`` (at most ``limit`` of them)."""
+    notifications = app.recorder.select_notifications(
+        start=max(first, 0), limit=limit, stop=last, inclusive_of_start=True
+    )
+    found = []
+    for n in notifications:
+        event = app.mapper.to_domain_event(n)
+        fields = {
+            k: (str(v) if isinstance(v, UUID | dt.datetime) else v)
+            for k, v in vars(event).items()
+            if k != "password_hash"
+        }
+        found.append(
+            LoggedEvent(position=n.id, topic=n.topic, fields=fields, event=event)
+        )
+    return found

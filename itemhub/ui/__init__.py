@@ -10,7 +10,17 @@ def register(hub: Hub) -> LiveFeed:
     """Declare every page; returns the live feed the pages subscribe to."""
     # Imported here: NiceGUI's test reset unloads page modules after each test,
     # so they are (re)imported on every build.
-    from itemhub.ui.pages import board, login, profile, status, users
+    from itemhub.ui.pages import (
+        audit,
+        board,
+        history,
+        login,
+        profile,
+        replay,
+        status,
+        timetravel,
+        users,
+    )
 
     live = LiveFeed(hub.feed)
     login.register(hub)
@@ -18,4 +28,8 @@ def register(hub: Hub) -> LiveFeed:
     users.register(hub, live)
     profile.register(hub)
     status.register(hub, live)
+    audit.register(hub, live)
+    history.register(hub)
+    timetravel.register(hub)
+    replay.register(hub)
     return live

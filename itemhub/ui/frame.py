@@ -13,9 +13,14 @@ from itemhub.projections import UserView
 def _links(user: UserView | None) -> list[tuple[str, str]]:
     if user is None:
         return []
-    links = [("Board", "/")]
+    links = [("Board", "/"), ("Time travel", "/timetravel")]
     if user.is_superuser:
-        links += [("Users", "/users"), ("Status", "/status")]
+        links += [
+            ("Audit", "/audit"),
+            ("Replay", "/replay"),
+            ("Users", "/users"),
+            ("Status", "/status"),
+        ]
     return [*links, ("Profile", "/profile")]
 
 

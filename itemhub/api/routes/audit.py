@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 import json
-from collections.abc import Iterator
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -28,28 +25,13 @@ from itemhub.api.schemas import (
 from itemhub.projections import ActivityEntry
 from itemhub.projections.audit import AuditFilter
 from itemhub.projections.chain import verify_chain
+from itemhub.projections.export import stream_csv, stream_json
 from itemhub.projections.history import board_as_of
 from itemhub.projections.security_log import KINDS
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 FILTERS = ("actor", "action", "item", "user", "since", "until", "q", "correlation")
-EXPORT_FIELDS = (
-    "position",
-    "occurred_at",
-    "actor_id",
-    "actor_name",
-    "channel",
-    "action",
-    "target_type",
-    "target_id",
-    "target_label",
-    "summary",
-    "details",
-    "version",
-    "correlation_id",
-    "command_id",
-)
 
 
 def audit_filter(
@@ -95,6 +77,7 @@ def entry_public(entry: ActivityEntry) -> AuditEntryPublic:
         target_label=entry.target_label,
         summary=entry.summary,
         details=json.loads(entry.details),
+        owner_id=entry.owner_id,
         version=entry.version,
         correlation_id=entry.correlation_id,
         command_id=entry.command_id,
@@ -150,34 +133,6 @@ def export_audit_events(
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
     )
-
-
-def stream_csv(entries: Iterator[ActivityEntry]) -> Iterator[str]:
-    """CSV rows, a header first."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_FIELDS)
-    for n, entry in enumerate(entries):
-        writer.writerow([_cell(getattr(entry, name)) for name in EXPORT_FIELDS])
-        if n % 500 == 499:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def stream_json(entries: Iterator[ActivityEntry]) -> Iterator[str]:
-    """A JSON array, one entry at a time."""
-    yield "["
-    for n, entry in enumerate(entries):
-        yield ("," if n else "") + entry_public(entry).model_dump_json()
-    yield "]"
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return str(value)
 
 
 @router.get(

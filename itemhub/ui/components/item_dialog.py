@@ -53,6 +53,12 @@ class ItemDialog:
                         "flat color=negative"
                     )
                 with ui.row():
+                    ui.button(
+                        "History",
+                        on_click=lambda: ui.navigate.to(
+                            f"/items/{self.card.id}/history" if self.card else "/"
+                        ),
+                    ).props("flat").mark("item-history")
                     ui.button("Cancel", on_click=self.dialog.close).props("flat")
                     ui.button("Save", on_click=self._save).mark("save-item")
         with ui.dialog() as self.confirm, ui.card():

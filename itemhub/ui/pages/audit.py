@@ -1,0 +1,376 @@
+"""/audit — the audit trail and the security log for superusers, live."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from nicegui import app, run, ui
+
+from itemhub.projections import ActivityAdded, ActivityEntry, Delta
+from itemhub.projections.audit import AuditFilter
+from itemhub.projections.chain import verify_chain
+from itemhub.projections.export import stream_csv, stream_json
+from itemhub.runtime import Hub
+from itemhub.ui.frame import frame
+from itemhub.ui.live import LiveFeed
+from itemhub.ui.session import login_redirect, session_user
+
+FILTER_KEYS = ("actor", "action", "item", "user", "since", "until", "q")
+PAGE = 50
+ACTIONS = [
+    "item.created",
+    "item.edited",
+    "item.moved",
+    "item.owner_reassigned",
+    "item.archived",
+    "item.restored",
+    "item.reverted",
+    "item.deleted",
+    "user.registered",
+    "user.profile_changed",
+    "user.password_changed",
+    "user.superuser_granted",
+    "user.superuser_revoked",
+    "user.deactivated",
+    "user.reactivated",
+    "user.token_version_bumped",
+]
+
+
+def parse_filter(params: dict[str, str]) -> AuditFilter:
+    """Build a filter from URL parameters; raises ValueError saying what is wrong."""
+    unknown = sorted(set(params) - set(FILTER_KEYS))
+    if unknown:
+        raise ValueError(f"unknown filter(s): {', '.join(unknown)}")
+
+    def uuid(name: str) -> UUID | None:
+        value = params.get(name) or None
+        try:
+            return UUID(value) if value else None
+        except ValueError:
+            raise ValueError(f"{name} must be an id") from None
+
+    def moment(name: str) -> dt.datetime | None:
+        value = params.get(name) or None
+        try:
+            return dt.datetime.fromisoformat(value) if value else None
+        except ValueError:
+            raise ValueError(f"{name} must be an ISO date or time") from None
+
+    action = params.get("action") or None
+    if action is not None and action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    return AuditFilter(
+        actor_id=uuid("actor"),
+        action=action,
+        item_id=uuid("item"),
+        user_id=uuid("user"),
+        since=moment("since"),
+        until=moment("until"),
+        text=params.get("q") or None,
+    )
+
+
+def matches(entry: ActivityEntry, f: AuditFilter) -> bool:
+    """Whether a live entry passes a filter (the same rules as the query)."""
+    occurred = entry.occurred_at
+    checks = [
+        f.actor_id is None or entry.actor_id == f.actor_id,
+        f.action is None or entry.action == f.action,
+        f.item_id is None
+        or (entry.target_type == "item" and entry.target_id == f.item_id),
+        f.user_id is None
+        or (entry.target_type == "user" and entry.target_id == f.user_id),
+        f.since is None or occurred >= _aware(f.since),
+        f.until is None or occurred <= _aware(f.until),
+        not f.text
+        or f.text.lower()
+        in f"{entry.summary}\n{entry.target_label}\n{entry.actor_name}".lower(),
+    ]
+    return all(checks)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def register(hub: Hub, live: LiveFeed) -> None:
+    """Declare ``/audit`` and its export download."""
+
+    @app.get("/audit/export", include_in_schema=False)
+    async def export_audit(request: Request) -> Response:
+        user = await session_user(hub)
+        if user is None or not user.is_superuser:
+            return Response("Only superusers may export the audit trail", 403)
+        params = {k: v for k, v in request.query_params.items() if k != "format"}
+        try:
+            audit_filter = parse_filter(params)
+        except ValueError as exc:
+            return Response(str(exc), 422)
+        fmt = request.query_params.get("format", "csv")
+        entries = hub.audit.iterate(audit_filter)
+        if fmt == "json":
+            return StreamingResponse(
+                stream_json(entries),
+                media_type="application/json",
+                headers={"Content-Disposition": 'attachment; filename="audit.json"'},
+            )
+        return StreamingResponse(
+            stream_csv(entries),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+        )
+
+    @ui.page("/audit")
+    async def audit_page(request: Request) -> RedirectResponse | None:
+        user = await session_user(hub)
+        if user is None:
+            return login_redirect(request)
+        me = await run.io_bound(hub.read.user, user.id)
+        with frame("Audit", me):
+            if me is None or not me.is_superuser:
+                ui.label("Only superusers may see the audit trail.").mark("forbidden")
+                return None
+            params = dict(request.query_params)
+            try:
+                audit_filter = parse_filter(params)
+            except ValueError as exc:
+                ui.label(f"Bad filter: {exc}").classes("text-negative").mark(
+                    "bad-filter"
+                )
+                ui.link("Clear the filters", "/audit")
+                return None
+            view = AuditView(hub, audit_filter, params)
+            await view.build()
+
+        def on_deltas(deltas: Sequence[Delta]) -> None:
+            view.prepend([d.entry for d in deltas if isinstance(d, ActivityAdded)])
+
+        live.changed.subscribe(on_deltas)
+        return None
+
+
+class AuditView:
+    """Filters (kept in the URL), the live list, export, chart and security log."""
+
+    def __init__(self, hub: Hub, audit_filter: AuditFilter, params: dict[str, str]):
+        self.hub = hub
+        self.filter = audit_filter
+        self.params = params
+        self.oldest: int | None = None
+        self.rows: ui.column | None = None
+        self.more: ui.button | None = None
+
+    async def build(self) -> None:
+        """Lay out the page and load the first page of events."""
+        people = await run.io_bound(self.hub.read.users, limit=200)
+        names = {str(u.id): u.display_name for u in (people.data if people else [])}
+        report = await run.io_bound(verify_chain, self.hub.app, self.hub.store)
+        with ui.row().classes("w-full items-center gap-2"):
+            if report is not None and report.intact:
+                ui.badge(
+                    f"hash chain intact ({report.checked} events)", color="positive"
+                ).mark("chain-badge")
+            elif report is not None:
+                ui.badge(
+                    f"hash chain broken at position {report.first_broken}",
+                    color="negative",
+                ).mark("chain-badge").tooltip(report.reason or "")
+        with ui.tabs() as tabs:
+            events_tab = ui.tab("Events")
+            security_tab = ui.tab("Security log")
+        with ui.tab_panels(tabs, value=events_tab).classes("w-full"):
+            with ui.tab_panel(events_tab):
+                self._filters(names)
+                await self._chart()
+                self.rows = ui.column().classes("w-full gap-1").mark("audit-rows")
+                self.more = ui.button("Load older", on_click=self.load_older).props(
+                    "flat"
+                )
+                await self.load_older()
+            with ui.tab_panel(security_tab):
+                await self._security()
+
+    def _filters(self, names: dict[str, str]) -> None:
+        p = self.params
+        with ui.row().classes("w-full items-end gap-2"):
+            actor = ui.select(
+                {"": "Anyone"} | names, value=p.get("actor", ""), label="Actor"
+            )
+            action = ui.select(
+                {"": "Any action"} | {a: a for a in ACTIONS},
+                value=p.get("action", ""),
+                label="Action",
+            ).classes("min-w-48")
+            user = ui.select(
+                {"": "Any user"} | names, value=p.get("user", ""), label="User"
+            )
+            item = ui.input("Item id", value=p.get("item", "")).props("clearable")
+            since = ui.input("Since (ISO)", value=p.get("since", "")).props("clearable")
+            until = ui.input("Until (ISO)", value=p.get("until", "")).props("clearable")
+            text = (
+                ui.input("Text", value=p.get("q", ""))
+                .props("clearable")
+                .mark("audit-q")
+            )
+
+            def apply() -> None:
+                values = {
+                    "actor": actor.value,
+                    "action": action.value,
+                    "user": user.value,
+                    "item": item.value,
+                    "since": since.value,
+                    "until": until.value,
+                    "q": text.value,
+                }
+                query = urlencode({k: v for k, v in values.items() if v})
+                ui.navigate.to(f"/audit?{query}" if query else "/audit")
+
+            ui.button("Apply", on_click=apply).mark("audit-apply")
+            query = urlencode({k: v for k, v in p.items() if v})
+            ui.button(
+                "CSV",
+                icon="download",
+                on_click=lambda: ui.navigate.to(f"/audit/export?{query}&format=csv"),
+            ).props("flat")
+            ui.button(
+                "JSON",
+                icon="download",
+                on_click=lambda: ui.navigate.to(f"/audit/export?{query}&format=json"),
+            ).props("flat")
+
+    async def _chart(self) -> None:
+        stats = await run.io_bound(self.hub.audit.stats, self.filter, "hour")
+        buckets = sorted({b for b, _, _ in stats or []})
+        actions = sorted({a for _, a, _ in stats or []})
+        series: list[dict[str, Any]] = [
+            {
+                "name": action,
+                "type": "bar",
+                "stack": "all",
+                "data": [
+                    next(
+                        (n for b, a, n in stats or [] if b == bucket and a == action), 0
+                    )
+                    for bucket in buckets
+                ],
+            }
+            for action in actions
+        ]
+        ui.echart(
+            {
+                "tooltip": {"trigger": "axis"},
+                "legend": {"type": "scroll"},
+                "xAxis": {"type": "category", "data": buckets},
+                "yAxis": {"type": "value"},
+                "series": series,
+            }
+        ).classes("w-full h-64").mark("audit-chart")
+
+    async def load_older(self) -> None:
+        """Append the next page of older events."""
+        paged = dataclasses.replace(self.filter, before=self.oldest)
+        page = await run.io_bound(self.hub.audit.page, paged, PAGE)
+        if page is None or self.rows is None:
+            return
+        with self.rows:
+            for entry in page.data:
+                self._row(entry)
+        if page.data:
+            self.oldest = page.data[-1].position
+        if self.more is not None:
+            self.more.set_visibility(page.next_before is not None)
+
+    def prepend(self, entries: list[ActivityEntry]) -> None:
+        """Show new matching events at the top, as they happen."""
+        if self.rows is None:
+            return
+        for entry in entries:
+            if matches(entry, self.filter):
+                with self.rows:
+                    row = self._row(entry)
+                row.move(target_index=0)
+
+    def _row(self, entry: ActivityEntry) -> ui.row:
+        when = entry.occurred_at
+        with (
+            ui.row()
+            .classes("w-full items-center gap-3 text-sm no-wrap")
+            .mark(f"audit-{entry.position}") as row
+        ):
+            ui.label(f"#{entry.position}").classes("text-grey-7 w-14")
+            ui.label(when.astimezone().strftime("%Y-%m-%d %H:%M:%S")).tooltip(
+                when.strftime("%Y-%m-%d %H:%M:%S UTC")
+            ).classes("w-40")
+            ui.label(entry.actor_name).classes("w-32 truncate")
+            ui.badge(entry.channel, color="grey")
+            ui.label(entry.action).classes("w-44")
+            label = entry.target_label or str(entry.target_id)[:8]
+            if entry.target_type == "item":
+                ui.link(label, f"/items/{entry.target_id}/history").classes(
+                    "w-48 truncate"
+                )
+            else:
+                ui.label(label).classes("w-48 truncate")
+            ui.label(entry.summary).classes("truncate")
+            ui.button(
+                icon="data_object",
+                on_click=lambda e=entry: _show_details(e),
+            ).props("flat dense round").tooltip("Event details")
+        return row
+
+    async def _security(self) -> None:
+        entries = await run.io_bound(self.hub.security.recent, limit=200)
+        rows = [
+            {
+                "time": e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "kind": e.kind,
+                "email": e.email,
+                "ip": e.ip,
+                "agent": e.user_agent[:60],
+                "channel": e.channel,
+                "detail": e.detail,
+            }
+            for e in entries or []
+        ]
+        columns = [
+            {"name": key, "label": key.title(), "field": key, "align": "left"}
+            for key in ("time", "kind", "email", "ip", "agent", "channel", "detail")
+        ]
+        ui.table(columns=columns, rows=rows, row_key="time").classes("w-full").mark(
+            "security-log"
+        )
+
+
+def _show_details(entry: ActivityEntry) -> None:
+    with ui.dialog() as dialog, ui.card().classes("w-full max-w-2xl"):
+        ui.label(f"Event #{entry.position}: {entry.action}").classes("text-h6")
+        ui.code(
+            json.dumps(
+                {
+                    "details": json.loads(entry.details),
+                    "actor": {"id": str(entry.actor_id), "name": entry.actor_name},
+                    "channel": entry.channel,
+                    "correlation_id": str(entry.correlation_id),
+                    "command_id": str(entry.command_id),
+                    "version": entry.version,
+                },
+                indent=2,
+                ensure_ascii=False,
+            ),
+            language="json",
+        ).classes("w-full")
+        ui.link(
+            "Replay this correlation", f"/replay?correlation={entry.correlation_id}"
+        )
+        ui.button("Close", on_click=dialog.close).props("flat")
+    dialog.open()

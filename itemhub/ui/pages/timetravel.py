@@ -1,0 +1,113 @@
+"""/timetravel — the board as it was at any past position or moment (read-only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import run, ui
+
+from itemhub.projections.history import board_as_of
+from itemhub.runtime import Hub
+from itemhub.ui.components.board import initials, slug
+from itemhub.ui.frame import frame
+from itemhub.ui.session import login_redirect, session_user
+
+
+def register(hub: Hub) -> None:
+    """Declare the time-travel page."""
+
+    @ui.page("/timetravel")
+    async def timetravel_page(
+        request: Request, position: int | None = None, at: str | None = None
+    ) -> RedirectResponse | None:
+        user = await session_user(hub)
+        if user is None:
+            return login_redirect(request)
+        me = await run.io_bound(hub.read.user, user.id)
+        head = await run.io_bound(hub.audit.head) or 0
+        error = None
+        if at:
+            try:
+                moment = dt.datetime.fromisoformat(at)
+            except ValueError:
+                error = f"not a date and time: {at!r}"
+            else:
+                position = await run.io_bound(hub.audit.position_at, moment)
+        target = head if position is None else max(0, min(position, head))
+        board = await run.io_bound(
+            board_as_of, hub.app, target, hub.settings.board_columns
+        )
+        with frame("Time travel", me):
+            if error:
+                ui.notify(error, type="negative")
+            with (
+                ui.card()
+                .classes("w-full bg-amber-2 text-black")
+                .mark("timetravel-banner")
+            ):
+                shown = board.position if board else 0
+                ui.label(
+                    f"Viewing the board as of position {shown} of {head} — read-only"
+                ).classes("text-subtitle1 font-medium")
+                with ui.row().classes("w-full items-center gap-2"):
+
+                    async def step(later: bool) -> None:
+                        found = await run.io_bound(
+                            hub.audit.neighbour, target, later=later
+                        )
+                        if found is not None:
+                            ui.navigate.to(f"/timetravel?position={found}")
+
+                    ui.button(icon="skip_previous", on_click=lambda: step(False)).props(
+                        "flat"
+                    ).tooltip("One event back").mark("step-back")
+                    slider = (
+                        ui.slider(min=0, max=max(head, 1), value=target)
+                        .classes("grow")
+                        .props("label-always")
+                    )
+                    slider.on(
+                        "change",
+                        lambda: ui.navigate.to(
+                            f"/timetravel?position={int(slider.value)}"
+                        ),
+                    )
+                    ui.button(icon="skip_next", on_click=lambda: step(True)).props(
+                        "flat"
+                    ).tooltip("One event forward").mark("step-forward")
+                    moment_input = ui.input("Date and time (ISO, UTC)").props("dense")
+                    ui.button(
+                        "Go",
+                        on_click=lambda: ui.navigate.to(
+                            f"/timetravel?at={moment_input.value or ''}"
+                        ),
+                    ).props("flat")
+                    ui.button(
+                        "Back to live", on_click=lambda: ui.navigate.to("/")
+                    ).mark("back-to-live")
+            with ui.row().classes("w-full gap-3 no-wrap overflow-x-auto items-start"):
+                for column, cards in (board.columns if board else {}).items():
+                    visible = [
+                        c for c in cards if user.is_superuser or c.owner_id == user.id
+                    ]
+                    with (
+                        ui.card()
+                        .classes("w-72 shrink-0 p-2 gap-2 bg-grey-3")
+                        .props(f'data-testid="past-col-{slug(column)}"')
+                    ):
+                        ui.label(f"{column} ({len(visible)})").classes("font-medium")
+                        for card in visible:
+                            with (
+                                ui.card()
+                                .classes("w-full p-2 gap-1")
+                                .mark(f"past-card-{card.id}")
+                            ):
+                                ui.label(card.title).classes("font-medium")
+                                with ui.row().classes("items-center gap-2 text-xs"):
+                                    with ui.avatar(size="sm", color="grey"):
+                                        ui.label(initials(card.owner_name))
+                                    ui.label(card.owner_name)
+                                    ui.label(f"v{card.version}").classes("text-grey-7")
+        return None
