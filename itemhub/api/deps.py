@@ -16,13 +16,13 @@ from itemhub.runtime import Hub
 bearer = HTTPBearer(auto_error=False, description="An access token from /login")
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
     """The runtime this app was built with."""
     hub: Hub = request.app.state.hub
     return hub
 
 
-def get_tokens(request: Request) -> TokenService:
+async def get_tokens(request: Request) -> TokenService:
     """The token service of this app."""
     tokens: TokenService = request.app.state.tokens
     return tokens
@@ -62,7 +62,7 @@ def current_user(
 CurrentUser = Annotated[UserCredentials, Depends(current_user)]
 
 
-def current_superuser(user: CurrentUser) -> UserCredentials:
+async def current_superuser(user: CurrentUser) -> UserCredentials:
     """The current user, who must be a superuser."""
     if not user.is_superuser:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Only a superuser may do this")
@@ -72,7 +72,7 @@ def current_superuser(user: CurrentUser) -> UserCredentials:
 SuperUser = Annotated[UserCredentials, Depends(current_superuser)]
 
 
-def command_context(request: Request, user: CurrentUser) -> Context:
+async def command_context(request: Request, user: CurrentUser) -> Context:
     """The acting user for commands; the request id becomes the correlation id."""
     request_id = getattr(request.state, "request_id", None)
     correlation = uuid.UUID(request_id) if request_id else uuid.uuid4()

@@ -14,3 +14,10 @@ class InvalidInput(DomainError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+def check_text(field: str, value: str, *, multiline: bool = False) -> None:
+    """Refuse control characters (NUL and friends): no database can show them."""
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+    if any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed for c in value):
+        raise InvalidInput(field, "must not contain control characters")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from itemhub.events.base import EventMeta, HubAggregate, HubCreated, HubEvent
-from itemhub.events.errors import InvalidInput
+from itemhub.events.errors import InvalidInput, check_text
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
@@ -17,13 +17,15 @@ def clean_title(title: str) -> str:
     title = title.strip()
     if not title:
         raise InvalidInput("title", "must not be empty")
+    check_text("title", title)
     if len(title) > MAX_TITLE:
         raise InvalidInput("title", f"must be at most {MAX_TITLE} characters")
     return title
 
 
 def clean_description(description: str) -> str:
-    """Check a description is not over-long."""
+    """Check a description is not over-long and holds no control characters."""
+    check_text("description", description, multiline=True)
     if len(description) > MAX_DESCRIPTION:
         raise InvalidInput(
             "description", f"must be at most {MAX_DESCRIPTION} characters"

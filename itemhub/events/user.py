@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
 from itemhub.events.base import NAMESPACE, EventMeta, HubAggregate, HubCreated, HubEvent
-from itemhub.events.errors import InvalidInput
+from itemhub.events.errors import InvalidInput, check_text
 
 MAX_NAME = 120
 MAX_EMAIL = 254
@@ -17,7 +17,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def normalise_email(email: str) -> str:
     """Lower-case and strip an address, checking its shape."""
     email = email.strip().lower()
-    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
+    if len(email) > MAX_EMAIL or not email.isprintable() or not _EMAIL.match(email):
         raise InvalidInput("email", "is not a valid e-mail address")
     return email
 
@@ -25,6 +25,7 @@ def normalise_email(email: str) -> str:
 def clean_name(full_name: str) -> str:
     """Strip a display name and check its length."""
     full_name = full_name.strip()
+    check_text("full_name", full_name)
     if len(full_name) > MAX_NAME:
         raise InvalidInput("full_name", f"must be at most {MAX_NAME} characters")
     return full_name

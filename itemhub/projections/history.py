@@ -115,6 +115,7 @@ def board_as_of(app: ItemHub, position: int, columns: tuple[str, ...]) -> BoardA
     """Replay the log up to ``position`` in memory, with the board's own folding."""
     folder = ItemsProjection(read_tables())
     rows: dict[UUID, dict[str, Any]] = {}
+    folder.batch_rows = rows
     reached = 0
     if position > 0:
         for batch in iter_batches(app, 0, until=position, size=5000):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +30,7 @@ class ColumnOrder:
     def __init__(self) -> None:
         self.columns: dict[str, list[tuple[float, UUID]]] = {}
         self.renumbered: dict[UUID, float] = {}
+        self.on_renumber: Callable[[dict[UUID, float]], None] | None = None
 
     def load(self, rows: Sequence[Any]) -> None:
         """Rebuild from (id, column_name, rank) rows."""
@@ -75,6 +76,8 @@ class ColumnOrder:
         fresh = [((i + 1) * RANK_STEP, item_id) for i, (_, item_id) in enumerate(col)]
         self.columns[column] = fresh
         self.renumbered.update({item_id: rank for rank, item_id in fresh})
+        if self.on_renumber is not None:
+            self.on_renumber({item_id: rank for rank, item_id in fresh})
 
 
 class ItemsProjection(Projection):
@@ -85,7 +88,17 @@ class ItemsProjection(Projection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.order = ColumnOrder()
+        self.order.on_renumber = self._renumbered
         self.owners: dict[UUID, str] = {}
+        # The rows of the batch being folded: a renumbered column must update
+        # their ranks at once, or a later event in the batch finds a stale one.
+        self.batch_rows: dict[UUID, dict[str, Any]] = {}
+
+    def _renumbered(self, ranks: dict[UUID, float]) -> None:
+        for item_id, rank in ranks.items():
+            row = self.batch_rows.get(item_id)
+            if row is not None:
+                row["rank"] = rank
 
     def load(self, conn: Connection) -> None:
         """Load column order and owner names."""
@@ -107,6 +120,7 @@ class ItemsProjection(Projection):
             for found in conn.execute(select(t).where(t.c.id.in_(ids))).mappings():
                 rows[found["id"]] = dict(found)
         self.order.renumbered = {}
+        self.batch_rows = rows
         changed: dict[UUID, int] = {}
         removed: dict[UUID, tuple[int, UUID]] = {}
         owners_changed: dict[UUID, str] = {}

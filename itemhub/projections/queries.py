@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Engine, Select, and_, func, or_, select
+from sqlalchemy import Engine, Select, and_, case, func, or_, select
 
 from itemhub.projections.dto import ActivityEntry, ItemCard, UserCredentials, UserView
 from itemhub.projections.items import card_from_row
@@ -51,16 +51,22 @@ class ReadModels:
     # --- items ----------------------------------------------------------------
 
     def _items_select(self) -> Select[Any]:
+        """Items with their index in the column, counted per row on the board
+        index (archived, column_name, rank): cheap for one item or one page,
+        where a window over every visible item grew with the board."""
         t = self.tables.items
+        above = t.alias("above")
         index = (
-            func.row_number().over(partition_by=t.c.column_name, order_by=t.c.rank) - 1
+            select(func.count())
+            .where(
+                above.c.archived.is_(False),
+                above.c.column_name == t.c.column_name,
+                above.c.rank < t.c.rank,
+            )
+            .scalar_subquery()
         )
-        visible = (
-            select(t.c.id, index.label("position"))
-            .where(t.c.archived.is_(False))
-            .subquery()
-        )
-        return select(t, visible.c.position).outerjoin(visible, visible.c.id == t.c.id)
+        position = case((t.c.archived.is_(False), index), else_=None)
+        return select(t, position.label("position"))
 
     def item(self, item_id: UUID) -> ItemCard | None:
         """One item, or None."""

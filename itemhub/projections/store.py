@@ -48,7 +48,11 @@ class ReadStore:
         self.tables = read_tables()
         if self.is_sqlite:
             args: dict[str, Any] = {"timeout": 30, "check_same_thread": False}
-            self.reader = create_engine(url, connect_args=args)
+            # Sized for the thread pool's concurrency: an overflow connection is
+            # closed on return, and reopening it reruns the pragmas.
+            self.reader = create_engine(
+                url, connect_args=args, pool_size=20, max_overflow=20
+            )
             # NullPool: every write transaction opens a fresh connection set up
             # by the listeners below; cheap on SQLite, and no shared state.
             self.writer = create_engine(url, connect_args=args, poolclass=NullPool)
@@ -59,7 +63,9 @@ class ReadStore:
             event.listen(self.writer, "connect", _sqlite_autocommit_driver)
             event.listen(self.writer, "begin", _sqlite_begin_immediate)
         else:
-            self.reader = create_engine(url, pool_pre_ping=True, pool_size=10)
+            self.reader = create_engine(
+                url, pool_pre_ping=True, pool_size=20, max_overflow=10
+            )
             self.writer = self.reader
 
     def create_tables(self) -> list[str]:
