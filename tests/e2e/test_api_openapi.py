@@ -11,7 +11,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from itemhub.api import API_PREFIX
-from itemhub.api.routes import events, health, items, login, users
+from itemhub.api.routes import audit, events, health, items, login, users
 from itemhub.runtime import Hub
 from tests.e2e.api_helpers import api_client
 
@@ -58,7 +58,7 @@ async def test_openapi_lists_only_api_v1_operations_each_named_and_documented(
     # The routes as the modules declare them, independent of the app's wiring.
     endpoints = {
         (f"{API_PREFIX}{route.path}", method.lower()): route.endpoint.__name__
-        for module in (events, health, items, login, users)
+        for module in (audit, events, health, items, login, users)
         for route in module.router.routes
         if isinstance(route, APIRoute)
         for method in route.methods or ()

@@ -27,10 +27,14 @@ def test_serve_creates_the_databases_the_admin_and_serves_api_and_ui(
         server.wait_healthy()
         ready = httpx.get(f"{server.url}/api/v1/health/ready", timeout=5)
         root = httpx.get(f"{server.url}/", timeout=5)
+        login_page = httpx.get(f"{server.url}/login", timeout=5)
     finally:
         code = server.stop()
     assert ready.status_code == 200 and ready.json()["ready"] is True
-    assert root.status_code == 200 and "<title>ItemHub</title>" in root.text
+    # The board needs a login: an anonymous visit is redirected there.
+    assert root.status_code == 303 and root.headers["location"] == "/login?next=%2F"
+    assert login_page.status_code == 200
+    assert "<title>Log in · ItemHub</title>" in login_page.text
     # uvicorn re-raises SIGTERM after a graceful shutdown.
     assert code == -signal.SIGTERM
     assert any("Application shutdown complete" in line for line in server.output)
