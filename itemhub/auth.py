@@ -74,7 +74,9 @@ class Authenticator:
         """The user for these credentials, or ``LoginFailed``/``LoginThrottled``."""
         email = email.strip().lower()
         self.guard.check(email, client_ip)
-        user = self.read.credentials_by_email(email)
+        # No address has control characters; don't send one to the database.
+        usable = email.isprintable() and len(email) <= 254
+        user = self.read.credentials_by_email(email) if usable else None
         # Unknown users are checked against a dummy hash: same time, same answer.
         ok = self.hasher.verify(password, user.password_hash if user else None)
         if user is None or not ok:

@@ -176,12 +176,16 @@ class Hub:
         try:
             self.read_side.wait_for(position, timeout)
         except ProjectionFailed as exc:
+            log.error("a command's change cannot be shown: %s", exc)
             raise ReadModelUnavailable(
-                f"the change was stored but cannot be shown: {exc}"
+                "the change was stored but the read models cannot show it; "
+                "see /api/v1/health/ready"
             ) from None
         except TimeoutError as exc:
+            log.warning("a command's change is not visible yet: %s", exc)
             raise ReadModelUnavailable(
-                f"the change was stored but is not visible yet: {exc}"
+                "the change was stored but is not visible yet; retry with the "
+                "same Idempotency-Key to get its result"
             ) from None
 
     def catch_up(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +38,13 @@ _STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     ReadModelUnavailable: 503,
 }
+
+
+def invalid(location: str, name: str, message: str) -> RequestValidationError:
+    """A 422 in FastAPI's own shape: ``{"detail": [{"loc", "msg", "type"}]}``."""
+    return RequestValidationError(
+        [{"loc": (location, name), "msg": message, "type": "value_error"}]
+    )
 
 
 def domain_error_response(exc: DomainError) -> JSONResponse:

@@ -7,10 +7,11 @@ import json
 from collections.abc import Callable
 from uuid import UUID, uuid5
 
-from fastapi import HTTPException, Request, Response, status
+from fastapi import Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from itemhub.api.errors import invalid
 from itemhub.events import NAMESPACE
 from itemhub.projections.idempotency import StoredResponse
 from itemhub.runtime import Hub
@@ -35,9 +36,10 @@ def run_idempotent(
     if key is None:
         return run(None)
     if not key or len(key) > MAX_KEY or not key.isprintable():
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"Idempotency-Key must be 1 to {MAX_KEY} printable characters",
+        raise invalid(
+            "header",
+            "Idempotency-Key",
+            f"must be 1 to {MAX_KEY} printable characters",
         )
     fingerprint = _fingerprint(request, payload)
     stored = hub.idempotency.get(user_id, key)
@@ -58,9 +60,10 @@ def run_idempotent(
             ),
         )
     if stored.fingerprint != fingerprint:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            "this Idempotency-Key was already used with a different request",
+        raise invalid(
+            "header",
+            "Idempotency-Key",
+            "was already used with a different request",
         )
     body = json.loads(stored.body) if stored.body else None
     if stored.status == status.HTTP_204_NO_CONTENT:

@@ -33,11 +33,11 @@ class Message(BaseModel):
 
 
 class ConflictMessage(BaseModel):
-    """A stale version: who changed it first and the current version."""
+    """A conflict; for a stale version also who changed it and the current one."""
 
     detail: str
-    current_version: int
-    changed_by: str
+    current_version: int | None = None
+    changed_by: str | None = None
 
 
 class ServerError(BaseModel):

@@ -389,12 +389,16 @@ def revert_item(bus: CommandBus, cmd: m.RevertItem, ctx: m.Context) -> m.Command
         item, replayed = _item(bus, actor, cmd, cmd.item_id)
         if replayed:
             return replayed
+        if item.version == 1:
+            raise InvalidInput("to_version", "the item has no earlier version")
         if not 1 <= cmd.to_version < item.version:
             raise InvalidInput(
                 "to_version", f"must be between 1 and {item.version - 1}"
             )
         old: object = bus.app.repository.get(cmd.item_id, version=cmd.to_version)
         assert isinstance(old, Item)
+        if actor.is_superuser and old.owner_id != item.owner_id:
+            bus.active_user(old.owner_id, "to_version")
         if not item.revert(to=old, keep_owner=not actor.is_superuser, meta=meta):
             return bus.unchanged(item)
         return bus.save(item, item)

@@ -34,6 +34,11 @@ class AuditFilter:
     before: int | None = None
 
     def __post_init__(self) -> None:
+        # Naive times are UTC: normalise so they compare with aware ones.
+        for name in ("since", "until"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                object.__setattr__(self, name, moment.replace(tzinfo=dt.UTC))
         if self.since and self.until and self.since > self.until:
             raise ValueError("since must not be after until")
         if (

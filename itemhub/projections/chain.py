@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from itemhub.commands.application import ItemHub
 from itemhub.projections.base import EventAt, Projection
@@ -104,8 +104,16 @@ def verify_chain(app: ItemHub, store: ReadStore, page: int = 2000) -> ChainRepor
                     )
                 ).all()
             )
+        with store.reader.connect() as conn:
+            chain_head = conn.execute(select(func.max(t.c.position))).scalar() or 0
         for notification in notifications:
             if notification.id not in stored:
+                if notification.id < chain_head:
+                    return ChainReport(
+                        checked=checked,
+                        first_broken=notification.id,
+                        reason="the chain has no link for this event (deleted?)",
+                    )
                 # The chain projection has not reached this event yet.
                 return ChainReport(checked=checked, first_broken=None, reason=None)
             try:

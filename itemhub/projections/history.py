@@ -122,7 +122,11 @@ def board_as_of(app: ItemHub, position: int, columns: tuple[str, ...]) -> BoardA
             for event, at in batch:
                 reached = at
                 if isinstance(event, User.Registered | User.ProfileChanged):
-                    folder.owners[event.originator_id] = event.full_name or event.email
+                    name = event.full_name or event.email
+                    folder.owners[event.originator_id] = name
+                    for owned in rows.values():  # as the live projection does
+                        if owned["owner_id"] == event.originator_id:
+                            owned["owner_name"] = name
                 elif isinstance(event, Item.Event):
                     row = folder.fold(rows.get(event.originator_id), event, at)
                     if row is None:

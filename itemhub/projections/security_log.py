@@ -63,11 +63,11 @@ class SecurityLog:
                         occurred_at=dt.datetime.now(dt.UTC),
                         kind=kind,
                         user_id=user_id,
-                        email=email[:254],
-                        ip=ip[:64],
-                        user_agent=user_agent[:300],
+                        email=_printable(email, 254),
+                        ip=_printable(ip, 64),
+                        user_agent=_printable(user_agent, 300),
                         channel=channel,
-                        detail=detail[:500],
+                        detail=_printable(detail, 500),
                     )
                 )
         except Exception:
@@ -84,3 +84,8 @@ class SecurityLog:
             query = query.where(self.t.c.id < before)
         with self.store.reader.connect() as conn:
             return [SecurityEntry(**r) for r in conn.execute(query).mappings()]
+
+
+def _printable(text: str, limit: int) -> str:
+    """Attacker-supplied text, cut and with control characters replaced."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in text[:limit])

@@ -237,10 +237,12 @@ class ProjectionWorker:
     ) -> TrackingState:
         last = batch[-1][1]
         with self.store.writer.begin() as conn:
-            deltas = self.projection.apply(conn, batch)
+            # Fence first: if another writer moved this read model on (another
+            # instance, a CLI catch-up, a rebuild swap), stop before touching rows.
             tracking = advance_tracking(
                 conn, self.store.tables, self.name, tracking, last
             )
+            deltas = self.projection.apply(conn, batch)
         with self._cond:
             self.position = last
             self._cond.notify_all()
@@ -249,7 +251,9 @@ class ProjectionWorker:
         return tracking
 
     def _fail(self, exc: Exception) -> None:
-        message = f"{type(exc).__name__}: {exc}"
+        # First line only: database errors go on with the statement and values.
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        message = f"{type(exc).__name__}: {first_line}"
         log.error(
             "projection %s stopped at position %d: %s",
             self.name,

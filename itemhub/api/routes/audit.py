@@ -8,11 +8,18 @@ import json
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from itemhub.api.deps import HubDep, SuperUser
-from itemhub.api.routes.common import SUPERUSER, only_known_query_params
+from itemhub.api.errors import invalid
+from itemhub.api.routes.common import (
+    MAX_POSITION,
+    SUPERUSER,
+    TEXT_PATTERN,
+    DateTime,
+    only_known_query_params,
+)
 from itemhub.api.schemas import (
     AuditBucket,
     AuditEntryPublic,
@@ -39,9 +46,9 @@ def audit_filter(
     action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_.]+$")] = None,
     item: UUID | None = None,
     user: UUID | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    since: DateTime | None = None,
+    until: DateTime | None = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)] = None,
     correlation: UUID | None = None,
 ) -> AuditFilter:
     """The filters shared by list, export and chart (an impossible range is 422)."""
@@ -57,7 +64,7 @@ def audit_filter(
             correlation_id=correlation,
         )
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise invalid("query", "since", str(exc)) from None
 
 
 Filter = Annotated[AuditFilter, Depends(audit_filter)]
@@ -93,7 +100,7 @@ def read_audit_events(
     hub: HubDep,
     _: SuperUser,
     f: Filter,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_POSITION)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPagePublic:
     """The audit trail, newest first, filtered and paged by position."""
@@ -161,14 +168,12 @@ def read_audit_stats(
 def read_board_as_of(
     hub: HubDep,
     _: SuperUser,
-    position: Annotated[int | None, Query(ge=0)] = None,
-    at: dt.datetime | None = None,
+    position: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
+    at: DateTime | None = None,
 ) -> BoardAsOfPublic:
     """The whole board as it was at a position of the log or at a moment."""
     if (position is None) == (at is None):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "give exactly one of position or at"
-        )
+        raise invalid("query", "position", "give exactly one of position or at")
     target = position if position is not None else hub.audit.position_at(at)  # type: ignore[arg-type]
     board = board_as_of(hub.app, target, hub.settings.board_columns)
     return BoardAsOfPublic(
@@ -189,7 +194,7 @@ def read_security_log(
     hub: HubDep,
     _: SuperUser,
     kind: Literal[KINDS] | None = None,  # type: ignore[valid-type]
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_POSITION)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> list[SecurityEntryPublic]:
     """Logins, denials, throttling and revocations, newest first."""

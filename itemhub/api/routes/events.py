@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from itemhub.api.deps import CurrentUser, HubDep
-from itemhub.api.routes.common import AUTH
+from itemhub.api.routes.common import AUTH, MAX_POSITION
 from itemhub.projections import ActivityAdded, ActivityEntry, Delta
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -28,7 +28,7 @@ async def stream_events(
     hub: HubDep,
     user: CurrentUser,
     last_event_id: Annotated[
-        int | None, Header(alias="Last-Event-ID", ge=0, le=2**62)
+        int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_POSITION)
     ] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every change you may see, as it happens (`id` = position in the log).

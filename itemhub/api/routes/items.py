@@ -11,14 +11,18 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, s
 from fastapi.responses import JSONResponse, Response
 
 from itemhub.api.deps import CommandContext, CurrentUser, HubDep
+from itemhub.api.errors import invalid
 from itemhub.api.idempotency import run_idempotent
 from itemhub.api.routes.common import (
     AUTH,
     CONFLICT,
     FORBIDDEN,
+    MAX_POSITION,
     NOT_FOUND,
+    TEXT_PATTERN,
     UNAVAILABLE,
     VALIDATION,
+    DateTime,
     only_known_query_params,
 )
 from itemhub.api.schemas import (
@@ -68,10 +72,7 @@ def expected_version(if_match: str | None) -> int | None:
         return None
     found = _ETAG.match(if_match.strip())
     if found is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            'If-Match must be an ETag of this API, e.g. "3"',
-        )
+        raise invalid("header", "If-Match", 'must be an ETag of this API, e.g. "3"')
     return int(found.group(1))
 
 
@@ -80,9 +81,8 @@ def _known_column(hub: Hub, column: str) -> str:
     for known in hub.settings.board_columns:
         if known.casefold() == column.strip().casefold():
             return known
-    raise HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        f"column must be one of {', '.join(hub.settings.board_columns)}",
+    raise invalid(
+        "query", "column", f"must be one of {', '.join(hub.settings.board_columns)}"
     )
 
 
@@ -124,7 +124,7 @@ def read_items(
     user: CurrentUser,
     column: Annotated[str | None, Query(max_length=100)] = None,
     owner_id: UUID | None = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)] = None,
     archived: bool = False,
     sort: Literal["position", "created_at", "updated_at", "title"] = "position",
     order: Literal["asc", "desc"] = "asc",
@@ -195,8 +195,8 @@ def read_item(
     hub: HubDep,
     user: CurrentUser,
     item_id: UUID,
-    version: Annotated[int | None, Query(ge=1)] = None,
-    at: dt.datetime | None = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_POSITION)] = None,
+    at: DateTime | None = None,
 ) -> Response:
     """One item with its version as ETag; `version` or `at` read it as it was."""
     if version is None and at is None:

@@ -15,6 +15,7 @@ from itemhub.api.routes.common import (
     CONFLICT,
     NOT_FOUND,
     SUPERUSER,
+    TEXT_PATTERN,
     UNAVAILABLE,
     VALIDATION,
     only_known_query_params,
@@ -62,7 +63,7 @@ def _user_response(hub: Hub, user_id: UUID, status_code: int = 200) -> JSONRespo
 def read_users(
     hub: HubDep,
     _: SuperUser,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)] = None,
     active: bool | None = None,
     superuser: bool | None = None,
     skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
