@@ -31,8 +31,12 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Every benchmark prints a table; figures and notes are in bench/RESULTS.md and
+# bench/results/.
 bench: install
 	$(PY) -m bench.run
+	$(PY) -m bench.audit
+	$(PY) -m bench.api_load
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
