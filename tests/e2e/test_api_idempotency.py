@@ -73,7 +73,7 @@ async def test_a_reused_key_with_another_request_or_a_bad_key_gets_422(
         headers=keyed(alice, "k"),
     )
     assert other.status_code == 422
-    assert "Idempotency-Key" in other.json()["detail"]
+    assert "Idempotency-Key" in str(other.json()["detail"])
     # Nor may the key be reused on another route.
     patch = await client.patch(
         f"{API}/items/{first.json()['id']}",
