@@ -47,7 +47,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -434,6 +434,8 @@ class Tab:
                 await asyncio.sleep(1.0)  # what a user does: wait, press reload
 
     async def _load_once(self) -> None:
+        if self._closing:
+            raise PageError("the tab is closing")
         login = self.browser.logins if self.browser is not None else 0
         async with self.http.get(
             f"{self.base}{self.path}", allow_redirects=False
@@ -507,9 +509,9 @@ class Tab:
         return f"{self.base}/?{urlencode(query)}"
 
     async def _reload(self) -> None:
-        old = self.sio
-        with contextlib.suppress(Exception):
-            await old.shutdown()
+        await _shut(self.sio)
+        if self._closing:
+            return
         self.reloads += 1
         try:
             await self._load()
@@ -517,14 +519,14 @@ class Tab:
             self.notes.append(f"reload failed: {exc!r}")
 
     async def close(self) -> None:
-        """Close the tab."""
+        """Close the tab (also while it reconnects or reloads)."""
         self._closing = True
         for task in (self._acker, self._reloading):
-            if task is not None:
+            if task is not None and not task.done():
                 task.cancel()
-        if self.sio is not None:
-            with contextlib.suppress(Exception):
-                await self.sio.shutdown()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await task
+        await _shut(self.sio)
 
     # --- protocol -----------------------------------------------------------------
 
@@ -649,6 +651,15 @@ class Tab:
                 "args": args,
             },
         )
+
+
+async def _shut(sio: Any) -> None:
+    """Disconnect a socket or stop its reconnecting, whatever state it is in."""
+    if sio is None:
+        return
+    # A reconnect task cancelled elsewhere re-raises CancelledError here.
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await asyncio.wait_for(sio.shutdown(), 10)
 
 
 class PageError(RuntimeError):
@@ -954,7 +965,9 @@ def summary(s: Stage) -> str:
     """A progress line about a finished stage."""
     gc = s.gc_connect_ms + s.gc_rounds_ms
     return (
-        f"  N={s.clients}: {s.mib_per_client:.2f} MiB/client, p50 "
+        f"  N={s.clients}: "
+        + (f"{s.mib_per_client:.2f} MiB/client, " if s.rss_kib else "")
+        + f"p50 "
         f"{s.pct(s.latency_ms, 50):.0f} ms, last-client p99 "
         f"{s.pct(s.last_ms, 99):.0f} ms, missing {s.missing}; worst lag "
         f"connecting / in rounds: driver {s.driver_lag_connect_ms:,.0f} / "
@@ -1139,9 +1152,11 @@ async def measure(
         finally:
             driver_lag.stop()
             server_lag.stop()
-            await close_tabs(tabs)
-            await browser.http.close()
-            await api.close()
+            try:
+                await close_tabs(tabs)
+            finally:
+                await browser.http.close()
+                await api.close()
 
 
 # --- reporting ------------------------------------------------------------------
@@ -1220,25 +1235,23 @@ def cost_rows(run: Run) -> list[list[str]]:
     for s in run.stages:
         added = s.clients - previous
         previous = s.clients
-        if _failed(s):
-            rows.append([str(s.clients), str(added), "failed", *["-"] * 9])
-            continue
+        connected = s.connect_wall_s > 0
         rows.append(
             [
                 str(s.clients),
                 str(added),
-                f"{s.connect_wall_s:,.1f}",
+                f"{s.connect_wall_s:,.1f}" if connected else "failed",
                 _ms(s.pct(s.connect_ms, 50)),
-                f"{s.connect_cpu_ms:,.0f}",
+                f"{s.connect_cpu_ms:,.0f}" if connected else "-",
                 _ms(s.pct(s.http_ms, 50)),
-                f"{s.server_cpu_ms:,.0f}",
-                f"{s.driver_cpu_ms:,.0f}",
+                f"{s.server_cpu_ms:,.0f}" if s.http_ms else "-",
+                f"{s.driver_cpu_ms:,.0f}" if s.http_ms else "-",
                 f"{s.drops} / {s.reloads} / {s.page_errors} / {s.logouts}",
                 f"{max(s.driver_lag_connect_ms, s.driver_lag_rounds_ms):,.0f} / "
                 f"{max(s.server_lag_connect_ms, s.server_lag_rounds_ms):,.0f}",
                 f"{len(s.gc_connect_ms + s.gc_rounds_ms)}, "
                 f"{max(s.gc_connect_ms + s.gc_rounds_ms, default=0):,.0f}",
-                s.load,
+                s.load or "-",
             ]
         )
     return rows
@@ -1350,7 +1363,11 @@ def findings(run: Run) -> list[str]:
             f"{MIB_TARGET:.0f} MiB needs far fewer elements per card (or fewer "
             "cards per page), not tuning."
         )
-    worst = [(max(s.gc_connect_ms + s.gc_rounds_ms, default=0.0), s) for s in done]
+    worst = [
+        (max(s.gc_connect_ms + s.gc_rounds_ms, default=0.0), s)
+        for s in run.stages
+        if s.gc_connect_ms or s.gc_rounds_ms
+    ]
     over = [(ms, s) for ms, s in worst if ms > PING_TIMEOUT_S * 1000]
     out.append(
         "Full garbage collections stop the server's loop for longer as tabs "
@@ -1490,7 +1507,7 @@ def plot(run: Run, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     stages = [s for s in run.stages if s.latency_ms]
     n = [s.clients for s in stages]
@@ -1504,7 +1521,7 @@ def plot(run: Run, path: Path) -> None:
     lat.axhline(P99_TARGET_MS, color="red", linewidth=0.8, linestyle=":")
     lat.annotate(
         f"target: p99 <= {P99_TARGET_MS:.0f} ms at N={P99_TARGET_N}",
-        (P99_TARGET_N, P99_TARGET_MS),
+        (n[0] if n else 1, P99_TARGET_MS),
         xytext=(4, 4),
         textcoords="offset points",
         color="red",
@@ -1514,9 +1531,15 @@ def plot(run: Run, path: Path) -> None:
     lat.set_yscale("log")
     lat.set_xticks(n, [str(x) for x in n])
     lat.yaxis.set_major_formatter(ScalarFormatter())
+    lat.yaxis.set_minor_formatter(NullFormatter())
+    lat.xaxis.set_minor_formatter(NullFormatter())
     lat.set_xlabel("connected board clients N")
     lat.set_ylabel("move → update received (ms)")
-    lat.set_title("Fan-out latency")
+    missed = [s.clients for s in run.stages if not s.latency_ms]
+    lat.set_title(
+        "Fan-out latency"
+        + (f" (N={', '.join(map(str, missed))}: not reached)" if missed else "")
+    )
     lat.grid(True, which="both", alpha=0.3)
     lat.legend()
     mem.plot(n, [s.mib_per_client for s in stages], "o-", color="tab:purple")
@@ -1531,6 +1554,7 @@ def plot(run: Run, path: Path) -> None:
     )
     mem.set_xscale("log")
     mem.set_xticks(n, [str(x) for x in n])
+    mem.xaxis.set_minor_formatter(NullFormatter())
     mem.set_xlabel("connected board clients N")
     mem.set_ylabel("server RSS growth / N (MiB)")
     mem.set_title(f"Memory per board client ({CARDS} cards)")
@@ -1649,6 +1673,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(default: on for a full run, off with --quick)",
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: write the markdown and the plot of a --json file",
+    )
     return parser.parse_args(argv)
 
 
@@ -1660,9 +1690,34 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
+def report(run: Run, *, write: bool) -> None:
+    """Print the tables; write the markdown and the plot if asked."""
+    console.print()
+    for table in console_tables(run):
+        console.print(table)
+    for line in verdicts(run):
+        console.print(line.replace("**", ""), highlight=False)
+    console.print(f"total {run.total_s:.0f}s")
+    if write and run.stages:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(markdown(run))
+        plot(run, PLOT)
+        log(f"wrote {RESULTS.relative_to(ROOT)} and {PLOT.relative_to(ROOT)}")
+
+
+def load_run(path: Path) -> Run:
+    """A run saved with ``--json``."""
+    data = json.loads(path.read_text())
+    data["stages"] = [Stage(**stage) for stage in data["stages"]]
+    return Run(**data)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Measure, print the table, write the results."""
+    """Measure, print the tables, write the results."""
     args = parse_args(argv)
+    if args.render is not None:
+        report(load_run(args.render), write=True)
+        return 0
     sizes = (
         [int(n) for n in args.clients.split(",")]
         if args.clients
@@ -1686,16 +1741,19 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {run.machine['load_average']}"
     )
     started = time.perf_counter()
+    aborted: str | None = None
     try:
         asyncio.run(
             measure(sizes, rounds, args.gap, args.concurrency, args.budget, run)
         )
-    finally:
-        run.total_s = time.perf_counter() - started
-        run.machine["load_average_after"] = " ".join(
-            f"{x:.2f}" for x in os.getloadavg()
-        )
+    except Exception as exc:  # keep and report what was measured
+        aborted = f"{type(exc).__name__}: {exc}"
+        log(f"[red]run aborted:[/red] {aborted}")
+    run.total_s = time.perf_counter() - started
+    run.machine["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     run.notes = standard_notes(run, args.concurrency, sizes) + run.notes
+    if aborted is not None:
+        run.notes.append(f"The run stopped early: {aborted}.")
     reached = [s.clients for s in run.stages if s.latency_ms and s.error is None]
     failed = [s for s in run.stages if s.error is not None]
     for s in failed:
@@ -1703,46 +1761,10 @@ def main(argv: list[str] | None = None) -> int:
             f"N={s.clients} did not complete: {s.error}. Largest N measured: "
             f"{max(reached) if reached else 'none'}."
         )
-    console.print()
-    for table in console_tables(run):
-        console.print(table)
-    for line in verdicts(run):
-        console.print(line.replace("**", ""), highlight=False)
-    console.print(f"total {run.total_s:.0f}s")
-    if write and run.stages:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(markdown(run))
-        plot(run, PLOT)
-        log(f"wrote {RESULTS.relative_to(ROOT)} and {PLOT.relative_to(ROOT)}")
     if args.json is not None:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": run.machine,
-                    "rounds": run.rounds,
-                    "gap": run.gap,
-                    "stages": [
-                        {
-                            "clients": s.clients,
-                            "error": s.error,
-                            "connect_ms": s.connect_ms,
-                            "baseline_kib": s.baseline_kib,
-                            "rss_kib": s.rss_kib,
-                            "latency_ms": s.latency_ms,
-                            "last_ms": s.last_ms,
-                            "first_ms": s.first_ms,
-                            "http_ms": s.http_ms,
-                            "missing": s.missing,
-                            "server_cpu_ms": s.server_cpu_ms,
-                            "driver_cpu_ms": s.driver_cpu_ms,
-                        }
-                        for s in run.stages
-                    ],
-                },
-                indent=1,
-            )
-        )
-    return 1 if failed else 0
+        args.json.write_text(json.dumps(asdict(run), indent=1))
+    report(run, write=write)
+    return 1 if failed or aborted is not None else 0
 
 
 if __name__ == "__main__":
