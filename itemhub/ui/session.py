@@ -7,6 +7,11 @@ every page load and every action checks both against the users read model, so
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Generic, ParamSpec, TypeVar
 from urllib.parse import quote
 from uuid import UUID
 
@@ -19,6 +24,34 @@ from itemhub.projections import UserCredentials
 from itemhub.runtime import Hub
 
 SESSION_KEY = "session"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class _Ran(Generic[R]):
+    """What a function returned in the thread (``None`` included)."""
+
+    value: R
+
+
+async def in_thread(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run blocking work in a thread; raise ``CancelledError`` if it was not run."""
+    # NiceGUI 3.x's run.io_bound swallows the cancellation of the awaiting
+    # task (a page past its response timeout, a deleted client) and returns
+    # None, as it does at shutdown; 4.0 raises instead. Boxing the result
+    # tells that None apart from the function's own None ("no such user"),
+    # so an aborted lookup is never mistaken for an answer.
+    call = partial(fn, *args, **kwargs)
+
+    def boxed() -> _Ran[R]:
+        return _Ran(call())
+
+    ran = await run.io_bound(boxed)
+    if ran is None:
+        raise asyncio.CancelledError
+    return ran.value
 
 
 def open_session(user: UserCredentials) -> None:
@@ -36,6 +69,8 @@ def close_session() -> None:
 
 async def session_user(hub: Hub) -> UserCredentials | None:
     """The logged-in user, if the session is still valid (else it is closed)."""
+    # An aborted lookup raises CancelledError from in_thread: it says nothing
+    # about the session, so the session stays open.
     session = app.storage.user.get(SESSION_KEY)
     if not isinstance(session, dict):
         return None
@@ -45,7 +80,7 @@ async def session_user(hub: Hub) -> UserCredentials | None:
     except (KeyError, ValueError, TypeError):
         close_session()
         return None
-    user = await run.io_bound(hub.auth.session_user, user_id, version)
+    user = await in_thread(hub.auth.session_user, user_id, version)
     if user is None:
         close_session()
     return user
@@ -75,7 +110,7 @@ async def still_logged_in(hub: Hub, user: UserCredentials) -> bool:
     Checked against the user and token version the page was loaded with (not
     ``app.storage.user``, which belongs to HTTP requests, not to socket events).
     """
-    current = await run.io_bound(hub.auth.session_user, user.id, user.token_version)
+    current = await in_thread(hub.auth.session_user, user.id, user.token_version)
     if current is None:
         ui.notify("Your session has ended; please log in again", type="warning")
         ui.navigate.to("/login")

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from nicegui import run, ui
+from nicegui import ui
 from nicegui.events import SortableEventArguments
 
 from itemhub.commands import Conflict, CreateItem, DomainError, MoveItem
@@ -19,7 +19,7 @@ from itemhub.projections import (
     UserCredentials,
 )
 from itemhub.runtime import Hub
-from itemhub.ui.session import still_logged_in, ui_context
+from itemhub.ui.session import in_thread, still_logged_in, ui_context
 
 FLASH_SECONDS = 2.5
 SNIPPET = 90
@@ -281,7 +281,7 @@ class BoardView:
         if not await still_logged_in(self.hub, self.user):
             return
         try:
-            await run.io_bound(
+            await in_thread(
                 self.hub.bus.handle,
                 CreateItem(title=title, column=column.name),
                 ui_context(self.user),
@@ -313,7 +313,7 @@ class BoardView:
             return
         position = await self._global_position(target, view)
         try:
-            await run.io_bound(
+            await in_thread(
                 self.hub.bus.handle,
                 MoveItem(
                     item_id=view.card.id,
@@ -340,7 +340,7 @@ class BoardView:
         """The index in the whole column, whatever this tab's filter hides."""
         shown = target.cards()
         here = shown.index(view)
-        everyone = await run.io_bound(self.hub.read.column_ids, target.name) or []
+        everyone = await in_thread(self.hub.read.column_ids, target.name)
         order = [i for i in everyone if i != view.card.id]
         if here > 0 and shown[here - 1].card.id in order:
             return order.index(shown[here - 1].card.id) + 1

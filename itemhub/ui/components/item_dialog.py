@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from nicegui import run, ui
+from nicegui import ui
 
 from itemhub.commands import (
     ArchiveItem,
@@ -18,7 +18,7 @@ from itemhub.commands import (
 )
 from itemhub.projections import ItemCard, UserCredentials
 from itemhub.runtime import Hub
-from itemhub.ui.session import still_logged_in, ui_context
+from itemhub.ui.session import in_thread, still_logged_in, ui_context
 
 END_OF_COLUMN = 1_000_000
 
@@ -78,8 +78,8 @@ class ItemDialog:
         self.archive.set_visibility(not card.archived)
         self.restore.set_visibility(card.archived)
         if self.user.is_superuser:
-            page = await run.io_bound(self.hub.read.users, active=True, limit=200)
-            options = {str(u.id): u.display_name for u in page.data} if page else {}
+            page = await in_thread(self.hub.read.users, active=True, limit=200)
+            options = {str(u.id): u.display_name for u in page.data}
             options.setdefault(str(card.owner_id), card.owner_name)
             self.owner.set_options(options, value=str(card.owner_id))
         self.dialog.open()
@@ -88,7 +88,7 @@ class ItemDialog:
         if not await still_logged_in(self.hub, self.user):
             return False
         try:
-            await run.io_bound(self.hub.bus.handle, command, ui_context(self.user))
+            await in_thread(self.hub.bus.handle, command, ui_context(self.user))
         except Conflict as exc:
             ui.notify(
                 f"{exc.changed_by} changed this item first (now version "
@@ -123,7 +123,7 @@ class ItemDialog:
             return
         if self.column.value and self.column.value != card.column and not card.archived:
             # The edit took a version; the move is based on the newest one.
-            fresh = await run.io_bound(self.hub.read.item, card.id)
+            fresh = await in_thread(self.hub.read.item, card.id)
             moved = await self._run(
                 MoveItem(
                     item_id=card.id,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import Client, app, run, ui
+from nicegui import Client, app, ui
 
 from itemhub.projections import Delta
 from itemhub.runtime import Hub
@@ -16,7 +16,7 @@ from itemhub.ui.components.item_dialog import ItemDialog
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.presence import Viewer
-from itemhub.ui.session import login_redirect, session_user
+from itemhub.ui.session import in_thread, login_redirect, session_user
 
 FILTER_KEY = "board_filter"
 
@@ -29,7 +29,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await run.io_bound(hub.read.user, user.id)
+        me = await in_thread(hub.read.user, user.id)
         if me is None:
             return login_redirect(request)
         await client.connected()
@@ -62,10 +62,9 @@ def register(hub: Hub, live: LiveFeed) -> None:
                 text.on("keydown.enter", lambda: remember(text=text.value or ""))
                 text.on("clear", lambda: remember(text=""))
                 if user.is_superuser:
-                    people = await run.io_bound(hub.read.users, limit=200)
+                    people = await in_thread(hub.read.users, limit=200)
                     options = {"": "Everyone"} | {
-                        str(u.id): u.display_name
-                        for u in (people.data if people else [])
+                        str(u.id): u.display_name for u in people.data
                     }
                     ui.select(
                         options,
@@ -108,13 +107,13 @@ def register(hub: Hub, live: LiveFeed) -> None:
         # Subscribe before loading: deltas that race the load are applied after
         # it, and ones already included are ignored by version.
         live.changed.subscribe(on_deltas)
-        cards = await run.io_bound(
+        cards = await in_thread(
             hub.read.board,
             board_filter.owner_id,
             archived=board_filter.archived,
             text=board_filter.text or None,
         )
-        board.fill(cards or {})
+        board.fill(cards)
         live.presence.changed.subscribe(show_viewers)
         live.presence.join(client.id, Viewer(user_id=user.id, name=me.display_name))
         client.on_delete(lambda: live.presence.leave(client.id))

@@ -6,12 +6,18 @@ from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import run, ui
+from nicegui import ui
 
 from itemhub.auth import AccountDeactivated, LoginFailed, LoginThrottled
 from itemhub.runtime import Hub
 from itemhub.ui.frame import frame
-from itemhub.ui.session import close_session, open_session, safe_next, session_user
+from itemhub.ui.session import (
+    close_session,
+    in_thread,
+    open_session,
+    safe_next,
+    session_user,
+)
 
 
 def register(hub: Hub) -> None:
@@ -44,27 +50,25 @@ def register(hub: Hub) -> None:
                 ui.notify("Enter your e-mail and password", type="warning")
                 return
             try:
-                user = await run.io_bound(
+                user = await in_thread(
                     hub.auth.login, email_value, password.value, client_ip
                 )
             except LoginThrottled as exc:
-                await run.io_bound(record, "login_throttled", email_value)
+                await in_thread(record, "login_throttled", email_value)
                 ui.notify(
                     f"Too many failed logins; try again in {exc.retry_after} s",
                     type="negative",
                 )
                 return
             except LoginFailed:
-                await run.io_bound(record, "login_failed", email_value)
+                await in_thread(record, "login_failed", email_value)
                 ui.notify("Incorrect e-mail or password", type="negative")
                 return
             except AccountDeactivated:
-                await run.io_bound(record, "login_failed", email_value, "deactivated")
+                await in_thread(record, "login_failed", email_value, "deactivated")
                 ui.notify("This account is deactivated", type="negative")
                 return
-            if user is None:  # cancelled at shutdown
-                return
-            await run.io_bound(record, "login_succeeded", email_value, "", user.id)
+            await in_thread(record, "login_succeeded", email_value, "", user.id)
             open_session(user)
             ui.navigate.to(target)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import run, ui
+from nicegui import ui
 
 from itemhub.commands import (
     ChangePassword,
@@ -17,6 +17,7 @@ from itemhub.projections import UserCredentials
 from itemhub.runtime import Hub
 from itemhub.ui.frame import frame
 from itemhub.ui.session import (
+    in_thread,
     login_redirect,
     session_user,
     still_logged_in,
@@ -32,7 +33,7 @@ def register(hub: Hub) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await run.io_bound(hub.read.user, user.id)
+        me = await in_thread(hub.read.user, user.id)
         if me is None:
             return login_redirect(request)
 
@@ -95,7 +96,7 @@ async def _run(hub: Hub, user: UserCredentials, command: Command, done: str) -> 
     if not await still_logged_in(hub, user):
         return False
     try:
-        await run.io_bound(hub.bus.handle, command, ui_context(user))
+        await in_thread(hub.bus.handle, command, ui_context(user))
     except DomainError as exc:
         ui.notify(str(exc), type="negative")
         return False
