@@ -17,6 +17,7 @@ from itemhub.config import ConfigError, Settings, load_settings
 from itemhub.runtime import Hub, StartupError, check_bootstrap, set_current
 from itemhub.ui import register as register_ui
 from itemhub.ui.security import SecurityHeaders, lock_socket_origin
+from itemhub.ui.storage import configure_storage
 
 log = logging.getLogger("itemhub")
 
@@ -53,6 +54,7 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
 
     nicegui_app.on_startup(start)
     nicegui_app.on_shutdown(stop)
+    configure_storage(settings)
     ui.run_with(
         api,
         title="ItemHub",

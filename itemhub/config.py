@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from limits import parse as parse_rate
+from psycopg.conninfo import make_conninfo
 from pydantic import (
     Field,
     SecretStr,
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     login_rate_limit: str = "5/minute"
     # Origins allowed to call the API from a browser; empty: no CORS at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # NiceGUI's per-user storage (the UI session) in Redis, shared by every
+    # instance behind a proxy; unset: JSON files in .nicegui/ (one instance).
+    redis_url: SecretStr | None = None
     log_level: str = "INFO"
 
     @field_validator("board_columns", mode="before")
@@ -79,6 +83,19 @@ class Settings(BaseSettings):
             parse_rate(value)
         except ValueError:
             raise ValueError("expected a rate such as 5/minute") from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        scheme = urlsplit(value.get_secret_value()).scheme
+        if scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError(
+                "expected redis://host:port/db, rediss://… or unix://…, "
+                f"got scheme {scheme or '(none)'!r}"
+            )
         return value
 
     @field_validator("board_columns")
@@ -137,6 +154,20 @@ class DatabaseTarget:
             f":{quote(self.password, safe='')}" if self.password else ""
         )
         return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+    @property
+    def conninfo(self) -> str:
+        """A libpq connection string for a dedicated psycopg connection."""
+        if self.kind != "postgres":
+            raise ValueError("only a PostgreSQL target has a conninfo")
+        return make_conninfo(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or None,
+            dbname=self.dbname,
+            connect_timeout=5,
+        )
 
     @property
     def describe(self) -> str:

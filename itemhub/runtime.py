@@ -33,6 +33,7 @@ from itemhub.projections import (
     ReadModels,
 )
 from itemhub.projections.audit import AuditLog
+from itemhub.projections.election import projection_lock
 from itemhub.projections.idempotency import IdempotencyStore
 from itemhub.projections.read_side import ReadSide
 from itemhub.projections.registry import projection_names
@@ -43,6 +44,8 @@ from itemhub.projections.store import ReadStore
 log = logging.getLogger(__name__)
 
 COMMAND_WAIT_TIMEOUT = 10.0
+# A projection serves when it runs here or another instance runs it for us.
+LIVE_STATES = frozenset({"running", "standby"})
 
 
 class StartupError(Exception):
@@ -65,7 +68,8 @@ class Readiness:
             self.event_store == "ok"
             and self.read_models == "ok"
             and all(
-                p.state == "running" and p.lag <= self.max_lag for p in self.projections
+                p.state in LIVE_STATES and p.lag <= self.max_lag
+                for p in self.projections
             )
         )
 
@@ -114,7 +118,12 @@ class Hub:
                 + ("" if settings.auto_migrate else "; run `itemhub migrate` first")
             ) from None
         feed = ChangeFeed()
-        read_side = ReadSide(app, store, feed)
+        read_side = ReadSide(
+            app,
+            store,
+            feed,
+            conninfo=target.conninfo if target.kind == "postgres" else None,
+        )
         hasher = hasher or PasswordHasher.argon2id()
         bus = CommandBus(app, columns=settings.board_columns, hasher=hasher)
         read = ReadModels(store.reader, store.tables, settings.board_columns)
@@ -188,10 +197,34 @@ class Hub:
                 "same Idempotency-Key to get its result"
             ) from None
 
-    def catch_up(self) -> None:
-        """Project everything stored so far (for processes without workers)."""
+    def catch_up(self, timeout: float = COMMAND_WAIT_TIMEOUT) -> None:
+        """Bring every read model to the head (for processes without workers).
+
+        On PostgreSQL a running instance may lead a projection: then wait for
+        it (its commits reach browsers through the outbox) instead of
+        projecting here, which would fence it and skip those pushes.
+        """
+        target = self.settings.database
         for name in projection_names():
-            catch_up(self.app, self.store, name)
+            if target.kind != "postgres":
+                catch_up(self.app, self.store, name)
+                continue
+            with projection_lock(target.conninfo, name) as ours:
+                if ours:
+                    catch_up(self.app, self.store, name)
+                    continue
+            self._wait_for_leader(name, self.head(), timeout)
+
+    def _wait_for_leader(self, name: str, position: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.store.tracking(name).position < position:
+            if time.monotonic() > deadline:
+                raise ReadModelUnavailable(
+                    f"the instance running projection {name} did not reach "
+                    f"position {position} within {timeout}s"
+                )
+            # Another process commits it; nothing here can be signalled.
+            time.sleep(0.05)
 
     def head(self) -> int:
         """The newest position in the log."""

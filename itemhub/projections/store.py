@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateTable
 
+from itemhub.projections.outbox import metadata as outbox_metadata
 from itemhub.projections.schema import ReadTables, read_tables
 
 PROJECTION_NAMES = ("items", "users", "activity", "chain")
@@ -104,6 +105,7 @@ class ReadStore:
                     )
                 self._record_fingerprint(conn, name, fingerprint, name in known)
             self.tables.metadata.create_all(conn)
+            outbox_metadata.create_all(conn)
             ensure_tracking_rows(conn, self.tables, PROJECTION_NAMES)
         return reset
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 from uuid import UUID
@@ -15,6 +15,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.projection import ApplicationSubscription
 
 from itemhub.commands.application import ItemHub
+from itemhub.projections import outbox
 from itemhub.projections.base import EventAt, Projection
 from itemhub.projections.feed import ChangeFeed
 from itemhub.projections.store import (
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 1000
 QUEUE_MAX = 4 * BATCH_MAX
+# Old outbox rows are dropped every this many batches.
+PRUNE_EVERY = 200
 # Database hiccups are retried from the committed position; anything else is a
 # bug in a handler and stops the worker rather than skip an event.
 TRANSIENT = (
@@ -62,11 +65,18 @@ class ProjectionWorker:
         store: ReadStore,
         projection: Projection,
         feed: ChangeFeed | None = None,
+        use_outbox: bool = False,
+        on_commit: Callable[[str, int], None] | None = None,
     ) -> None:
         self.app = app
         self.store = store
         self.projection = projection
         self.feed = feed
+        # Several instances: deltas go through the outbox to every instance
+        # (this one included) instead of straight to this process's feed.
+        self.use_outbox = use_outbox
+        self.on_commit = on_commit
+        self._commits = 0
         self.name = projection.name
         self.position = 0
         self.state = "stopped"
@@ -243,10 +253,17 @@ class ProjectionWorker:
                 conn, self.store.tables, self.name, tracking, last
             )
             deltas = self.projection.apply(conn, batch)
+            if self.use_outbox:
+                outbox.record(conn, self.name, last, deltas)
+                self._commits += 1
+                if self._commits % PRUNE_EVERY == 0:
+                    outbox.prune(conn, self.name)
         with self._cond:
             self.position = last
             self._cond.notify_all()
-        if self.feed is not None:
+        if self.on_commit is not None:
+            self.on_commit(self.name, last)
+        if self.feed is not None and not self.use_outbox:
             self.feed.publish(deltas)
         return tracking
 

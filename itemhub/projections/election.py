@@ -1,0 +1,140 @@
+"""Leader election per projection: a PostgreSQL advisory lock held by one instance.
+
+Each instance runs one elector per projection. The elector holding the lock
+runs that projection's worker; the others keep trying. The lock lives on a
+dedicated autocommit connection (a pooled one would share it with other
+borrowers, and a transaction timeout would drop it), with an
+``idle_session_timeout`` lease kept alive by a heartbeat, so the lock of a
+frozen leader expires too. Two leaders at once (a lock lost mid-batch) are
+harmless: the worker's compare-and-set on its tracking row fences the old one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from itemhub.projections.worker import ProjectionWorker
+
+log = logging.getLogger(__name__)
+
+# The first half of every ItemHub advisory-lock key ("IH"), so the keys do not
+# collide with another application's locks in the same database.
+LOCK_CLASS = 0x4948
+TRY_EVERY = 0.25
+HEARTBEAT_EVERY = 0.5
+# A leader silent this long loses its session, hence the lock.
+LEASE_SECONDS = 5
+BACKOFF_MAX = 2.0
+
+
+def lock_key(projection: str) -> tuple[int, int]:
+    """The two-int advisory-lock key of a projection (stable across processes)."""
+    objid = zlib.crc32(f"itemhub:projection:{projection}".encode())
+    return LOCK_CLASS, objid - (1 << 32) if objid >= 1 << 31 else objid
+
+
+class Elector:
+    """Runs ``worker`` while this process holds the projection's lock."""
+
+    def __init__(self, conninfo: str, worker: ProjectionWorker) -> None:
+        self.conninfo = conninfo
+        self.worker = worker
+        self.name = worker.name
+        self.leader = False
+        self.first_round = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+
+    def start(self) -> None:
+        """Start competing for the lock (once)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self.first_round.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"itemhub-elector-{self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the worker (after its batch in flight), then release the lock."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("elector %s did not stop within %ss", self.name, timeout)
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    self._conn = conn
+                    conn.execute(f"SET idle_session_timeout = '{LEASE_SECONDS}s'")
+                    backoff = 0.1
+                    if self._acquire(conn):
+                        self._lead(conn)
+            except psycopg.Error as exc:
+                self._step_down()
+                log.warning(
+                    "elector %s lost its database connection, retrying in %.1fs: %s",
+                    self.name,
+                    backoff,
+                    " ".join(str(exc).split())[:200],
+                )
+                self.first_round.set()
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+            finally:
+                self._conn = None
+        self._step_down()
+        self.first_round.set()
+
+    def _acquire(self, conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+        key = lock_key(self.name)
+        while not self._stopping.is_set():
+            row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()
+            if row is not None and row[0]:
+                return True
+            self.first_round.set()
+            # The lease applies to this waiting connection too: keep it alive.
+            self._stopping.wait(TRY_EVERY)
+        return False
+
+    def _lead(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        log.info("this instance now runs projection %s", self.name)
+        self.leader = True
+        self.worker.start()
+        self.first_round.set()
+        try:
+            while not self._stopping.wait(HEARTBEAT_EVERY):
+                # Raises when the session (and with it the lock) is gone.
+                conn.execute("SELECT 1")
+        finally:
+            self._step_down()
+        conn.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(self.name))
+
+    def _step_down(self) -> None:
+        if self.leader:
+            # Drain the batch in flight before the lock goes (graceful), or
+            # after it went (the fence stops a batch that races a new leader).
+            self.worker.stop()
+            self.leader = False
+            log.info("this instance stopped running projection %s", self.name)
+
+
+@contextmanager
+def projection_lock(conninfo: str, projection: str) -> Iterator[bool]:
+    """Hold a projection's lock for a one-off job; yields False if a leader has it."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", lock_key(projection)
+        ).fetchone()
+        yield bool(row and row[0])

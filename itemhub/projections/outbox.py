@@ -1,0 +1,149 @@
+"""The change-feed outbox: deltas a projection committed, for every instance.
+
+On PostgreSQL only one instance runs each projection worker. It writes the
+deltas of each batch into ``change_feed_outbox`` in the batch's own transaction
+and announces the new position with ``pg_notify`` (delivered at commit). Every
+instance listens and pushes those rows to its own browsers and streams, so a
+delta is pushed only once the read model holds it, with the exact content the
+worker computed (ranks, owner names, the owner of a deleted item).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
+
+from itemhub.projections.deltas import (
+    ActivityAdded,
+    Delta,
+    ItemChanged,
+    ItemRemoved,
+    UserChanged,
+)
+from itemhub.projections.schema import UTCDateTime
+
+CHANNEL = "itemhub_projected"
+# Long enough for an instance to reconnect after a database restart and read
+# what it missed; short enough that the table stays a few thousand rows.
+RETENTION = dt.timedelta(minutes=10)
+
+metadata = MetaData()
+outbox = Table(
+    "change_feed_outbox",
+    metadata,
+    Column("projection", String(64), primary_key=True),
+    # The last log position of the batch; per projection, batches commit in
+    # position order (the tracking row serialises them), so a reader that
+    # resumes "after position p" never skips a row.
+    Column("position", BigInteger, primary_key=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "item.changed": TypeAdapter(ItemChanged),
+    "item.removed": TypeAdapter(ItemRemoved),
+    "user.changed": TypeAdapter(UserChanged),
+    "activity.added": TypeAdapter(ActivityAdded),
+}
+_ROWS: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[dict[str, Any]])
+
+
+def encode(deltas: Sequence[Delta]) -> str:
+    """Deltas as JSON (each carries its ``kind``)."""
+    return _ROWS.dump_json(
+        [_ADAPTERS[d.kind].dump_python(d, mode="json") for d in deltas]
+    ).decode()
+
+
+def decode(payload: str) -> list[Delta]:
+    """The deltas of one outbox row."""
+    return [
+        _ADAPTERS[row["kind"]].validate_python(row)
+        for row in _ROWS.validate_json(payload)
+    ]
+
+
+def create_outbox(conn: Connection) -> None:
+    """Create the outbox table if it is missing."""
+    metadata.create_all(conn)
+
+
+def record(
+    conn: Connection, projection: str, position: int, deltas: Sequence[Delta]
+) -> None:
+    """In the worker's transaction: store the batch's deltas and announce it."""
+    if deltas:
+        conn.execute(
+            insert(outbox).values(
+                projection=projection,
+                position=position,
+                payload=encode(deltas),
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+    conn.execute(
+        text("SELECT pg_notify(:channel, :payload)"),
+        {"channel": CHANNEL, "payload": f"{projection}:{position}"},
+    )
+
+
+def prune(conn: Connection, projection: str) -> None:
+    """Drop a projection's rows older than the retention window."""
+    cutoff = dt.datetime.now(dt.UTC) - RETENTION
+    conn.execute(
+        delete(outbox).where(
+            outbox.c.projection == projection, outbox.c.created_at < cutoff
+        )
+    )
+
+
+def parse_notice(payload: str) -> tuple[str, int] | None:
+    """``"items:42"`` → ``("items", 42)``; None for anything else."""
+    name, _, position = payload.rpartition(":")
+    if not name or not position.isdigit():
+        return None
+    return name, int(position)
+
+
+def newest_positions(conn: Connection) -> dict[str, int]:
+    """The newest outbox position of each projection."""
+    rows = conn.execute(
+        select(outbox.c.projection, func.max(outbox.c.position)).group_by(
+            outbox.c.projection
+        )
+    ).all()
+    return {str(row[0]): int(row[1]) for row in rows}
+
+
+def rows_after(
+    conn: Connection, cursors: dict[str, int]
+) -> list[tuple[str, int, list[Delta]]]:
+    """Outbox rows after each projection's cursor, in log order."""
+    found: list[tuple[str, int, list[Delta]]] = []
+    for projection, after in cursors.items():
+        rows = conn.execute(
+            select(outbox.c.position, outbox.c.payload)
+            .where(outbox.c.projection == projection, outbox.c.position > after)
+            .order_by(outbox.c.position)
+        ).all()
+        found += [(projection, row.position, decode(row.payload)) for row in rows]
+    found.sort(key=lambda row: row[1])
+    return found

@@ -1,0 +1,21 @@
+"""Where NiceGUI keeps per-user storage (the UI session): files, or Redis."""
+
+from __future__ import annotations
+
+from nicegui.storage import Storage
+
+from itemhub.config import Settings
+
+KEY_PREFIX = "itemhub:nicegui:"
+
+
+def configure_storage(settings: Settings) -> None:
+    """Keep user storage in Redis when ``ITEMHUB_REDIS_URL`` is set.
+
+    Several instances behind a proxy then share every browser's session, and a
+    session survives an instance restart. Set before the first page is served:
+    NiceGUI creates each user's storage on first use with the URL it has then.
+    """
+    url = settings.redis_url
+    Storage.redis_url = url.get_secret_value() if url is not None else None
+    Storage.redis_key_prefix = KEY_PREFIX

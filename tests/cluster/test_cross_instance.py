@@ -1,0 +1,129 @@
+"""Two instances on one database: a change through one reaches the other's clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from tests.cluster.conftest import API, token, wait_ready
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.server import Server
+from tests.e2e.test_event_stream import Stream
+
+CHROMIUM = os.environ.get("ITEMHUB_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def _open_stream(server: Server, bearer: str) -> tuple[httpx.Client, Stream]:
+    client = httpx.Client(timeout=httpx.Timeout(10.0, read=30.0))
+    request = client.build_request(
+        "GET",
+        f"{server.url}{API}/events/stream",
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    response = client.send(request, stream=True)
+    assert response.status_code == 200, response.read()
+    stream = Stream(response)
+    threading.Thread(target=stream.read, daemon=True).start()
+    return client, stream
+
+
+def _leaders(server: Server, bearer: str) -> dict[str, str]:
+    response = httpx.get(
+        f"{server.url}{API}/health/ready",
+        headers={"Authorization": f"Bearer {bearer}"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    return {p["name"]: p["state"] for p in response.json()["projections"]}
+
+
+def test_a_change_through_one_instance_reaches_the_other_s_stream(
+    start_instance: Callable[..., Server],
+) -> None:
+    a = start_instance()
+    b = start_instance()
+    wait_ready(b)
+    bearer_a, bearer_b = token(a), token(b)
+
+    # Exactly one instance runs each projection; the other follows it.
+    states_a, states_b = _leaders(a, bearer_a), _leaders(b, bearer_b)
+    for name in states_a:
+        assert sorted([states_a[name], states_b[name]]) == ["running", "standby"]
+
+    client, stream = _open_stream(b, bearer_b)
+    try:
+        assert stream.comments.get(timeout=10) == ": heartbeat"
+        created = httpx.post(
+            f"{a.url}{API}/items",
+            json={"title": "made on A", "column": "Todo"},
+            headers={"Authorization": f"Bearer {bearer_a}"},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        item_id = created.json()["id"]
+        (event,) = stream.next_events(1)
+        assert event["event"] == "item.created"
+        assert json.loads(event["data"])["target_id"] == item_id
+
+        # Read-your-writes holds on B too: a write through B is readable at once.
+        moved = httpx.post(
+            f"{b.url}{API}/items/{item_id}/move",
+            json={"column": "Done", "position": 0},
+            headers={"Authorization": f"Bearer {bearer_b}"},
+            timeout=10,
+        )
+        assert moved.status_code == 200, moved.text
+        seen_on_a = httpx.get(
+            f"{a.url}{API}/items/{item_id}",
+            headers={"Authorization": f"Bearer {bearer_a}"},
+            timeout=10,
+        ).json()
+        assert seen_on_a["column"] == "Done"
+        (event,) = stream.next_events(1)
+        assert event["event"] == "item.moved"
+    finally:
+        stream.response.close()
+        client.close()
+
+
+@pytest.mark.browser
+async def test_a_change_through_one_instance_appears_on_a_board_served_by_the_other(
+    start_instance: Callable[..., Server],
+) -> None:
+    a = start_instance()
+    b = start_instance()
+    wait_ready(b)
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{b.url}/")
+            await page.wait_for_url("**/login?next=*")
+            await page.wait_for_function("window.did_handshake === true")
+            await page.get_by_test_id("email").fill(ADMIN_EMAIL)
+            await page.get_by_test_id("password").fill(ADMIN_PASSWORD)
+            await page.get_by_test_id("password").press("Enter")
+            await page.wait_for_url(f"{b.url}/")
+            await page.wait_for_function("window.did_handshake === true")
+
+            created = httpx.post(
+                f"{a.url}{API}/items",
+                json={"title": "pushed across instances", "column": "Todo"},
+                headers={"Authorization": f"Bearer {token(a)}"},
+                timeout=10,
+            )
+            assert created.status_code == 201, created.text
+            await expect(page.get_by_text("pushed across instances")).to_be_visible()
+        finally:
+            await browser.close()
