@@ -1,4 +1,5 @@
-"""History and time travel, read from the event log itself (never a read model)."""
+"""History and time travel, read from the event log itself (never a projection's
+read model; the board's checkpoints are a cache of this module's own fold)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from typing import Any
 from uuid import UUID
 
 from itemhub.commands.application import ItemHub
-from itemhub.events import Item, User
+from itemhub.events import Item
+from itemhub.projections.checkpoints import BoardCheckpoints, BoardFold
 from itemhub.projections.dto import ItemCard
-from itemhub.projections.items import ItemsProjection, card_from_row
 from itemhub.projections.replay import iter_batches
-from itemhub.projections.schema import read_tables
 
 ITEM_FIELDS = ("title", "description", "column", "position", "owner_id", "archived")
 
@@ -111,35 +111,30 @@ class BoardAsOf:
     columns: dict[str, list[ItemCard]]
 
 
-def board_as_of(app: ItemHub, position: int, columns: tuple[str, ...]) -> BoardAsOf:
-    """Replay the log up to ``position`` in memory, with the board's own folding."""
-    folder = ItemsProjection(read_tables())
-    rows: dict[UUID, dict[str, Any]] = {}
-    folder.batch_rows = rows
-    reached = 0
-    if position > 0:
-        for batch in iter_batches(app, 0, until=position, size=5000):
+def board_as_of(
+    app: ItemHub,
+    position: int,
+    columns: tuple[str, ...],
+    *,
+    checkpoints: BoardCheckpoints | None = None,
+) -> BoardAsOf:
+    """Replay the log up to ``position`` in memory, with the board's own folding.
+
+    With ``checkpoints`` the replay starts from the nearest stored checkpoint
+    at or before ``position`` and stores new ones as it passes them; without,
+    it folds from position 1.
+    """
+    fold, later = (None, None) if checkpoints is None else checkpoints.nearest(position)
+    fold = fold or BoardFold()
+    previous = fold.position
+    if position > fold.position:
+        for batch in iter_batches(app, fold.position, until=position, size=5000):
             for event, at in batch:
-                reached = at
-                if isinstance(event, User.Registered | User.ProfileChanged):
-                    name = event.full_name or event.email
-                    folder.owners[event.originator_id] = name
-                    for owned in rows.values():  # as the live projection does
-                        if owned["owner_id"] == event.originator_id:
-                            owned["owner_name"] = name
-                elif isinstance(event, Item.Event):
-                    row = folder.fold(rows.get(event.originator_id), event, at)
-                    if row is None:
-                        rows.pop(event.originator_id, None)
-                    else:
-                        rows[event.originator_id] = row
-    board: dict[str, list[ItemCard]] = {c: [] for c in columns}
-    for row in sorted(rows.values(), key=lambda r: (r["column_name"], r["rank"])):
-        if row["archived"]:
-            continue
-        cards = board.setdefault(row["column_name"], [])
-        cards.append(card_from_row(row, len(cards)))
-    return BoardAsOf(position=reached, columns=board)
+                fold.apply(event, at)
+                if checkpoints is not None and checkpoints.due(fold, previous, later):
+                    checkpoints.save(fold)
+                    previous = fold.position
+    return BoardAsOf(position=fold.position, columns=fold.board(columns))
 
 
 def _snake(name: str) -> str:

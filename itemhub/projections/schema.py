@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -62,6 +63,7 @@ class ReadTables:
     idempotency: Table
     schema_versions: Table
     tracking: Table
+    board_checkpoints: Table
 
     def of(self, projection: str) -> list[Table]:
         """The tables a projection owns."""
@@ -196,6 +198,20 @@ def read_tables(suffix: str = "") -> ReadTables:
         Column("error", Text, nullable=True),
         Column("updated_at", UTCDateTime(), nullable=True),
     )
+    # Not a projection but a cache for time travel (projections/checkpoints.py):
+    # the board's whole in-memory fold at some positions of the log, so that
+    # the board as of a past moment replays from the nearest one instead of
+    # from zero. Any row may be deleted at any time. Rows made by other fold
+    # code (``fold``: a hash of that code) are ignored. create_tables never
+    # rebuilds this table: change its columns under a new table name.
+    board_checkpoints = Table(
+        f"board_checkpoints{suffix}",
+        md,
+        Column("fold", String(32), primary_key=True),
+        Column("position", Integer, primary_key=True, autoincrement=False),
+        Column("state", LargeBinary, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+    )
     return ReadTables(
         metadata=md,
         items=items,
@@ -207,4 +223,5 @@ def read_tables(suffix: str = "") -> ReadTables:
         idempotency=idempotency,
         schema_versions=schema_versions,
         tracking=tracking,
+        board_checkpoints=board_checkpoints,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import random
 import threading
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ from uuid import UUID, uuid4
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from itemhub.commands import (
     SYSTEM_ACTOR_ID,
@@ -46,9 +47,10 @@ from itemhub.projections import ActivityEntry, ItemCard
 from itemhub.projections.audit import AuditFilter, Bucket
 from itemhub.projections.base import EventAt
 from itemhub.projections.chain import verify_chain
+from itemhub.projections.checkpoints import BoardCheckpoints, BoardFold
 from itemhub.projections.history import board_as_of
 from itemhub.projections.registry import projection_names
-from itemhub.projections.replay import differences, rebuild
+from itemhub.projections.replay import differences, iter_batches, rebuild
 from itemhub.projections.store import TrackingState
 from itemhub.runtime import Hub
 from tests.conftest import admin_context, register
@@ -398,16 +400,31 @@ def test_board_as_of_each_position_equals_the_live_board_then(hub: Hub) -> None:
     assert max(live) == head
 
     captured = sorted(live)
-    for n in range(head + 1):
+    # Checkpoints every few positions, visited out of order: each answer
+    # starts from whichever checkpoints earlier answers happened to store.
+    checkpoints = BoardCheckpoints(hub.store, spacing=3, per_item=0)
+    order = list(range(head + 1))
+    random.Random(7).shuffle(order)
+    for n in order:
         before = [p for p in captured if p <= n]
         expected = live[before[-1]] if before else empty_board(hub)
-        past = board_as_of(hub.app, n, hub.settings.board_columns)
-        assert past.position == n
-        assert past.columns == expected, f"position {n}"
+        for past in (
+            board_as_of(hub.app, n, hub.settings.board_columns),
+            board_as_of(
+                hub.app, n, hub.settings.board_columns, checkpoints=checkpoints
+            ),
+        ):
+            assert past.position == n
+            assert past.columns == expected, f"position {n}"
+    assert len(checkpoints.positions()) > 3
     # Past the head: the board as it is now.
-    assert board_as_of(hub.app, head + 10, hub.settings.board_columns).columns == (
-        hub.read.board()
-    )
+    for past in (
+        board_as_of(hub.app, head + 10, hub.settings.board_columns),
+        board_as_of(
+            hub.app, head + 10, hub.settings.board_columns, checkpoints=checkpoints
+        ),
+    ):
+        assert past.columns == hub.read.board()
 
 
 def test_board_as_of_shows_owner_renames_like_the_live_board(hub: Hub) -> None:
@@ -419,6 +436,19 @@ def test_board_as_of_shows_owner_renames_like_the_live_board(hub: Hub) -> None:
     live = hub.read.board()
     assert [c.owner_name for c in live["Todo"]] == ["Ann Renamed"]
     past = board_as_of(hub.app, renamed.position, hub.settings.board_columns)
+    assert past.columns == live
+    # The rename folded on top of a checkpoint taken before it.
+    checkpoints = BoardCheckpoints(hub.store, spacing=1, per_item=0)
+    board_as_of(
+        hub.app,
+        renamed.position - 1,
+        hub.settings.board_columns,
+        checkpoints=checkpoints,
+    )
+    assert checkpoints.positions()[-1] == renamed.position - 1
+    past = board_as_of(
+        hub.app, renamed.position, hub.settings.board_columns, checkpoints=checkpoints
+    )
     assert past.columns == live
 
 
@@ -452,6 +482,75 @@ def test_board_as_of_after_a_column_renumber_equals_the_live_board(hub: Hub) -> 
     past = board_as_of(hub.app, hub.head(), hub.settings.board_columns)
     assert [c.title for c in past.columns["Doing"]] == [c.title for c in live["Doing"]]
     assert past.columns == live
+    # Checkpoints between the crowding inserts: the renumber happens in a fold
+    # that started from one.
+    checkpoints = BoardCheckpoints(hub.store, spacing=2, per_item=0)
+    for n in (hub.head() - 3, hub.head()):
+        past = board_as_of(
+            hub.app, n, hub.settings.board_columns, checkpoints=checkpoints
+        )
+    assert past.columns == live
+
+
+def test_checkpoints_give_the_same_board_as_a_full_fold(hub: Hub) -> None:
+    build_history(hub, seed=4242, steps=90)
+    crowd_one_slot(hub, 34)  # a renumber late in the log
+    head = hub.head()
+    columns = hub.settings.board_columns
+    full = {n: board_as_of(hub.app, n, columns) for n in range(head + 1)}
+    # Forwards, backwards and at random: folds start from zero, from the
+    # checkpoint just below, or from one far below the target.
+    for spacing, order in (
+        (5, list(range(head + 1))),
+        (7, list(range(head, -1, -1))),
+        (4, random.Random(11).sample(range(head + 1), head + 1)),
+    ):
+        checkpoints = BoardCheckpoints(hub.store, spacing=spacing, per_item=0)
+        checkpoints.clear()
+        for n in order:
+            assert board_as_of(hub.app, n, columns, checkpoints=checkpoints) == full[n]
+        stored = checkpoints.positions()
+        assert len(stored) >= head // (2 * spacing), stored
+        assert all(b - a >= spacing for a, b in itertools.pairwise(stored)), stored
+
+
+def test_a_checkpoint_holds_the_whole_fold(hub: Hub) -> None:
+    build_history(hub, seed=99, steps=60)
+    crowd_one_slot(hub, 34)
+    fold = BoardFold()
+    for batch in iter_batches(hub.app, 0):
+        for event, at in batch:
+            fold.apply(event, at)
+    assert any(row["archived"] for row in fold.rows.values())
+    copy = BoardFold.decode(fold.encode())
+    assert copy.position == fold.position == hub.head()
+    assert copy.rows == fold.rows
+    assert list(copy.rows) == list(fold.rows)  # insertion order too
+    assert copy.folder.owners == fold.folder.owners
+    assert copy.folder.order.columns == fold.folder.order.columns
+    assert copy.board(hub.settings.board_columns) == hub.read.board()
+
+
+def test_checkpoints_of_other_fold_code_are_ignored_and_dropped(hub: Hub) -> None:
+    ann = register(hub)
+    for n in range(4):
+        hub.bus.handle(CreateItem(title=f"c{n}", description="", column="Todo"), ann)
+    columns = hub.settings.board_columns
+    head = hub.head()
+    # An empty board stored at the head by "other code" would hide every card.
+    other = BoardCheckpoints(hub.store, spacing=1, per_item=0)
+    other.fold = "made-by-other-code"
+    other.save(BoardFold())
+    with hub.store.writer.begin() as conn:
+        t = hub.store.tables.board_checkpoints
+        conn.execute(update(t).values(position=head))
+    assert other.positions() == [head]
+    checkpoints = BoardCheckpoints(hub.store, spacing=1, per_item=0)
+    assert checkpoints.positions() == []
+    past = board_as_of(hub.app, head, columns, checkpoints=checkpoints)
+    assert past.columns == hub.read.board()
+    assert other.positions() == []  # the first save dropped it
+    assert checkpoints.positions()
 
 
 def test_rebuild_after_a_column_renumber_keeps_the_board_order(hub: Hub) -> None:

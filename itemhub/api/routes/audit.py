@@ -32,6 +32,7 @@ from itemhub.api.schemas import (
 from itemhub.projections import ActivityEntry
 from itemhub.projections.audit import AuditFilter
 from itemhub.projections.chain import verify_chain
+from itemhub.projections.checkpoints import BoardCheckpoints
 from itemhub.projections.export import stream_csv, stream_json
 from itemhub.projections.history import board_as_of
 from itemhub.projections.security_log import KINDS
@@ -175,7 +176,12 @@ def read_board_as_of(
     if (position is None) == (at is None):
         raise invalid("query", "position", "give exactly one of position or at")
     target = position if position is not None else hub.audit.position_at(at)  # type: ignore[arg-type]
-    board = board_as_of(hub.app, target, hub.settings.board_columns)
+    board = board_as_of(
+        hub.app,
+        target,
+        hub.settings.board_columns,
+        checkpoints=BoardCheckpoints(hub.store),
+    )
     return BoardAsOfPublic(
         position=board.position,
         columns={

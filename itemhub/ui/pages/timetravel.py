@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 
+from itemhub.projections.checkpoints import BoardCheckpoints
 from itemhub.projections.history import board_as_of
 from itemhub.runtime import Hub
 from itemhub.ui.components.board import initials, slug
@@ -37,7 +38,11 @@ def register(hub: Hub) -> None:
                 position = await run.io_bound(hub.audit.position_at, moment)
         target = head if position is None else max(0, min(position, head))
         board = await run.io_bound(
-            board_as_of, hub.app, target, hub.settings.board_columns
+            board_as_of,
+            hub.app,
+            target,
+            hub.settings.board_columns,
+            checkpoints=BoardCheckpoints(hub.store),
         )
         with frame("Time travel", me):
             if error:

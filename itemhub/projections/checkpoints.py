@@ -1,0 +1,282 @@
+"""Checkpoints of the board's fold, so that time travel replays a few thousand
+events from the nearest one instead of the whole log from position 1.
+
+A checkpoint is the complete in-memory state of the fold (every item row,
+archived ones included, the order of every column with its exact float
+ranks, and the owner names) right after one position. Folding on from it
+gives exactly what folding from zero gives. Checkpoints are a cache: written
+lazily by the folds that pass them, ignored when made by other fold code, and
+deletable at any time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+import itemhub.events.base
+import itemhub.events.item
+import itemhub.events.user
+from itemhub.events import HubEvent, Item, User
+from itemhub.projections import items as items_module
+from itemhub.projections.dto import ItemCard
+from itemhub.projections.items import ItemsProjection, card_from_row
+from itemhub.projections.schema import ReadTables, read_tables
+from itemhub.projections.store import ReadStore
+
+# The fewest positions between two checkpoints. With many items the spacing
+# grows with the item count (PER_ITEM positions per item), so that the cache
+# stays about as large as the log (a checkpoint holds every item) while a
+# fold from the nearest one stays short next to decoding the checkpoint.
+SPACING = 4000
+PER_ITEM = 0.5
+
+# Every key of a folded row, in the order a checkpoint stores them.
+ROW_KEYS = (
+    "id",
+    "title",
+    "description",
+    "column_name",
+    "rank",
+    "owner_id",
+    "owner_name",
+    "archived",
+    "version",
+    "created_at",
+    "updated_at",
+    "changed_by_id",
+    "changed_by_name",
+    "last_position",
+)
+_ROW_KEY_SET = frozenset(ROW_KEYS)
+# Bump when the encoding below changes (the fold's code is hashed anyway).
+FORMAT = 1
+
+
+@functools.cache
+def _tables() -> ReadTables:
+    # The fold never touches a database; its projection only needs some tables.
+    return read_tables()
+
+
+class BoardFold:
+    """The board folded in memory with the live projection's own code."""
+
+    def __init__(self) -> None:
+        self.folder = ItemsProjection(_tables())
+        self.rows: dict[UUID, dict[str, Any]] = {}
+        # A renumbered column updates the ranks of every row, as in one batch.
+        self.folder.batch_rows = self.rows
+        self.position = 0
+
+    def apply(self, event: HubEvent, position: int) -> None:
+        """Fold one event of the log (events the board ignores only advance)."""
+        self.position = position
+        rows = self.rows
+        if isinstance(event, User.Registered | User.ProfileChanged):
+            name = event.full_name or event.email
+            self.folder.owners[event.originator_id] = name
+            for owned in rows.values():  # as the live projection does
+                if owned["owner_id"] == event.originator_id:
+                    owned["owner_name"] = name
+        elif isinstance(event, Item.Event):
+            row = self.folder.fold(rows.get(event.originator_id), event, position)
+            if row is None:
+                rows.pop(event.originator_id, None)
+            else:
+                rows[event.originator_id] = row
+
+    def board(self, columns: Sequence[str]) -> dict[str, list[ItemCard]]:
+        """The visible cards of every column, in order (configured columns first)."""
+        board: dict[str, list[ItemCard]] = {c: [] for c in columns}
+        ordered = sorted(
+            self.rows.values(), key=lambda r: (r["column_name"], r["rank"])
+        )
+        for row in ordered:
+            if row["archived"]:
+                continue
+            cards = board.setdefault(row["column_name"], [])
+            cards.append(card_from_row(row, len(cards)))
+        return board
+
+    def encode(self) -> bytes:
+        """The whole state as compressed JSON (insertion orders kept)."""
+        rows = []
+        for row in self.rows.values():
+            if row.keys() != _ROW_KEY_SET:
+                # A new field must be added to ROW_KEYS, not silently dropped.
+                raise ValueError(f"unexpected row keys: {sorted(row)}")
+            rows.append(
+                [
+                    row["id"].hex,
+                    row["title"],
+                    row["description"],
+                    row["column_name"],
+                    row["rank"],
+                    row["owner_id"].hex,
+                    row["owner_name"],
+                    row["archived"],
+                    row["version"],
+                    row["created_at"].isoformat(),
+                    row["updated_at"].isoformat(),
+                    row["changed_by_id"].hex,
+                    row["changed_by_name"],
+                    row["last_position"],
+                ]
+            )
+        state = {
+            "format": FORMAT,
+            "position": self.position,
+            "owners": [[k.hex, v] for k, v in self.folder.owners.items()],
+            "rows": rows,
+            "order": [
+                [column, [[rank, item.hex] for rank, item in cards]]
+                for column, cards in self.folder.order.columns.items()
+            ],
+        }
+        text = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+        # Level 1: most of the size for a fraction of the time of the default.
+        return zlib.compress(text.encode(), 1)
+
+    @classmethod
+    def decode(cls, data: bytes) -> BoardFold:
+        """The fold a checkpoint holds."""
+        state = json.loads(zlib.decompress(data))
+        if state["format"] != FORMAT:
+            raise ValueError(f"checkpoint format {state['format']}, not {FORMAT}")
+        fold = cls()
+        fold.position = state["position"]
+        # A few users own and change most items: make each UUID once.
+        uuids: dict[str, UUID] = {}
+
+        def uid(hex_: str) -> UUID:
+            found = uuids.get(hex_)
+            if found is None:
+                found = uuids[hex_] = UUID(hex_)
+            return found
+
+        when = dt.datetime.fromisoformat
+        fold.folder.owners = {uid(k): v for k, v in state["owners"]}
+        for values in state["rows"]:
+            row = dict(zip(ROW_KEYS, values, strict=True))
+            row["id"] = uid(row["id"])
+            row["owner_id"] = uid(row["owner_id"])
+            row["changed_by_id"] = uid(row["changed_by_id"])
+            row["created_at"] = when(row["created_at"])
+            row["updated_at"] = when(row["updated_at"])
+            fold.rows[row["id"]] = row
+        fold.folder.order.columns = {
+            column: [(rank, uid(item)) for rank, item in cards]
+            for column, cards in state["order"]
+        }
+        return fold
+
+
+@functools.cache
+def fold_fingerprint() -> str:
+    """A hash of the code that folds the board and decodes its events.
+
+    A checkpoint made by other code (a fixed rank rule, a new upcaster) would
+    silently disagree with a fresh fold, so each one is stored under this hash
+    and only checkpoints of the running code are used.
+    """
+    digest = hashlib.sha256(f"format {FORMAT}".encode())
+    modules: tuple[ModuleType, ...] = (
+        items_module,
+        itemhub.events.base,
+        itemhub.events.item,
+        itemhub.events.user,
+    )
+    for name in (__file__, *(m.__file__ for m in modules)):
+        if name is None:  # no source file (a frozen build): the format only
+            continue
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+class BoardCheckpoints:
+    """The stored checkpoints of the board fold, in the read-model database."""
+
+    def __init__(
+        self, store: ReadStore, *, spacing: int = SPACING, per_item: float = PER_ITEM
+    ) -> None:
+        self.store = store
+        self.table = store.tables.board_checkpoints
+        self.spacing = spacing
+        self.per_item = per_item
+        self.fold = fold_fingerprint()
+
+    def nearest(self, position: int) -> tuple[BoardFold | None, int | None]:
+        """The newest checkpoint at or before ``position`` (None: none yet), and
+        the position of the oldest one after it (None: none)."""
+        t = self.table
+        mine = t.c.fold == self.fold
+        with self.store.reader.connect() as conn:
+            found = conn.execute(
+                select(t.c.state)
+                .where(mine, t.c.position <= position)
+                .order_by(t.c.position.desc())
+                .limit(1)
+            ).scalar()
+            later = conn.execute(
+                select(func.min(t.c.position)).where(mine, t.c.position > position)
+            ).scalar()
+        fold = None if found is None else BoardFold.decode(found)
+        return fold, None if later is None else int(later)
+
+    def due(self, fold: BoardFold, previous: int, later: int | None) -> bool:
+        """Whether ``fold`` is far enough from the checkpoints around it to store."""
+        gap = max(self.spacing, int(len(fold.rows) * self.per_item))
+        return fold.position - previous >= gap and (
+            later is None or later - fold.position >= gap
+        )
+
+    def save(self, fold: BoardFold) -> None:
+        """Store ``fold`` as a checkpoint (a twin saved concurrently wins quietly)
+        and drop the checkpoints of other fold code."""
+        t = self.table
+        data = fold.encode()
+        with self.store.writer.begin() as conn:
+            insert = (
+                sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+            )
+            conn.execute(delete(t).where(t.c.fold != self.fold))
+            conn.execute(
+                insert(t)
+                .values(
+                    fold=self.fold,
+                    position=fold.position,
+                    state=data,
+                    created_at=dt.datetime.now(dt.UTC),
+                )
+                .on_conflict_do_nothing()
+            )
+
+    def positions(self) -> list[int]:
+        """The positions of the usable checkpoints, oldest first."""
+        t = self.table
+        with self.store.reader.connect() as conn:
+            return [
+                int(p)
+                for p in conn.execute(
+                    select(t.c.position)
+                    .where(t.c.fold == self.fold)
+                    .order_by(t.c.position)
+                ).scalars()
+            ]
+
+    def clear(self) -> None:
+        """Delete every checkpoint."""
+        with self.store.writer.begin() as conn:
+            conn.execute(delete(self.table))
