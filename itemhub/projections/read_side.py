@@ -49,7 +49,9 @@ class ReadSide:
                 projection=cls(store.tables),
                 feed=feed,
                 use_outbox=self.clustered,
-                on_commit=self.positions.advance,
+                # Clustered, the relay moves the positions once it has pushed
+                # the batch's deltas, on the leader's instance as on the others.
+                on_commit=None if self.clustered else self.positions.advance,
             )
             for name, cls in PROJECTIONS.items()
         }

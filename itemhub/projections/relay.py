@@ -143,15 +143,18 @@ class OutboxRelay:
     def _listen(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
         last_poll = time.monotonic()
         while not self._stopping.is_set():
-            announced = False
+            announced: list[tuple[str, int]] = []
             # stop_after=1: wake at the first notice (others in its packet come too).
             for notice in conn.notifies(timeout=0.2, stop_after=1):
                 parsed = outbox.parse_notice(notice.payload)
                 if parsed is not None:
-                    self.positions.advance(*parsed)
-                    announced = True
+                    announced.append(parsed)
             if announced:
+                # Push first, then move the positions: a command answered after
+                # its position was reached finds its deltas already on the feed.
                 self._push()
+                for name, position in announced:
+                    self.positions.advance(name, position)
             if time.monotonic() - last_poll >= POLL_SECONDS:
                 self._catch_up()
                 last_poll = time.monotonic()
@@ -159,15 +162,17 @@ class OutboxRelay:
     def _catch_up(self) -> None:
         t = self.store.tables.tracking
         with self.store.reader.connect() as conn:
-            for row in conn.execute(
+            tracked = conn.execute(
                 t.select().with_only_columns(t.c.name, t.c.position, t.c.error)
-            ):
-                self.positions.reset(row.name, row.position, row.error)
+            ).all()
             if self.cursors is None:
                 # First connect: push from now on; pages load the rest.
                 newest = outbox.newest_positions(conn)
                 self.cursors = {name: newest.get(name, 0) for name in self._feeds}
+        # The outbox rows up to each tracked position committed with it.
         self._push()
+        for row in tracked:
+            self.positions.reset(row.name, row.position, row.error)
 
     def _push(self) -> None:
         assert self.cursors is not None
