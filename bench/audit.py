@@ -63,12 +63,14 @@ def measure(backend: Backend, items: int, runs: int) -> list[Figure]:
 
         def export_all() -> str:
             size = sum(
-                len(chunk) for chunk in stream_csv(hub.audit.iterate(AuditFilter()))
+                len(chunk) for chunk in stream_csv(hub.audit.export_rows(AuditFilter()))
             )
             return f"{head} events, {size / 1e6:.1f} MB CSV"
 
         def export_json() -> str:
-            size = sum(len(c) for c in stream_json(hub.audit.iterate(AuditFilter())))
+            size = sum(
+                len(c) for c in stream_json(hub.audit.export_rows(AuditFilter()))
+            )
             return f"{size / 1e6:.1f} MB JSON"
 
         entries = hub.read.activity(limit=1)

@@ -227,7 +227,7 @@ def export_audit(
         fail(str(exc), 2)
     with opened_hub() as hub:
         hub.catch_up()
-        entries = hub.audit.iterate(audit_filter)
+        entries = hub.audit.export_rows(audit_filter)
         chunks = stream_json(entries) if format == "json" else stream_csv(entries)
         for chunk in chunks:
             sys.stdout.write(chunk)

@@ -202,6 +202,66 @@ def flip_case(text: str, flips: list[bool]) -> str:
     )
 
 
+def export_form(e: ActivityEntry) -> tuple[Any, ...]:
+    """An entry as exports write it: ids as text, times as ISO 8601 UTC with "Z"."""
+    values: list[Any] = []
+    for field in dataclasses.fields(e):
+        value = getattr(e, field.name)
+        if isinstance(value, UUID):
+            value = str(value)
+        elif isinstance(value, dt.datetime):
+            value = value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        values.append(value)
+    return tuple(values)
+
+
+def test_export_rows_write_times_like_isoformat(hub: Hub) -> None:
+    # Whole seconds have no fraction in isoformat(); the stored text has one.
+    t = hub.store.tables.activity
+    far = 10**9  # beyond anything the activity worker writes in this test
+    moments = [
+        dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, 12, 0, 0, 7, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+    ]
+    ids = [uuid4() for _ in range(4)]
+    with hub.store.writer.begin() as conn:
+        conn.execute(
+            t.insert(),
+            [
+                {
+                    "position": far + n,
+                    "occurred_at": moment,
+                    "actor_id": ids[0],
+                    "actor_name": "Ann",
+                    "channel": "api",
+                    "action": "item.created",
+                    "target_type": "item",
+                    "target_id": ids[1],
+                    "target_label": 'a, "quoted" label',
+                    "summary": "line one\nline two",
+                    "details": "{}",
+                    "owner_id": ids[2],
+                    "version": 1,
+                    "correlation_id": ids[3],
+                    "command_id": ids[n],
+                }
+                for n, moment in enumerate(moments)
+            ],
+        )
+    f = AuditFilter(after=far - 1)
+    rows = [row for rows in hub.audit.export_rows(f, chunk=3) for row in rows]
+    assert rows == [export_form(e) for e in hub.audit.iterate(f)]
+    assert [row[1] for row in rows] == [
+        "2026-03-01T12:00:00Z",
+        "2026-03-01T12:00:00.000007Z",
+        "2026-12-31T23:59:59.999999Z",
+        "2026-06-01T07:30:00Z",
+    ]
+    assert rows[0][2] == str(ids[0])
+
+
 BUCKETS: tuple[Bucket, ...] = ("minute", "hour", "day")
 ZONES = (dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30)))
 
@@ -318,6 +378,10 @@ def test_filters_return_exactly_the_matching_entries(hub: Hub) -> None:
         assert paged(hub, f, limit) == expected
         chunk = data.draw(st.integers(1, 9), label="chunk")
         assert list(hub.audit.iterate(f, chunk=chunk)) == expected[::-1]
+        exported = hub.audit.export_rows(f, chunk=chunk)
+        assert [row for rows in exported for row in rows] == [
+            export_form(e) for e in expected[::-1]
+        ]
         bucket: Bucket = data.draw(st.sampled_from(BUCKETS), label="bucket")
         width = {"minute": 16, "hour": 13, "day": 10}[bucket]
         counts: dict[tuple[str, str], int] = {}

@@ -126,7 +126,7 @@ def export_audit_events(
     format: Literal["csv", "json"] = "csv",
 ) -> StreamingResponse:
     """The filtered trail as CSV or JSON, oldest first, streamed in chunks."""
-    entries = hub.audit.iterate(f)
+    entries = hub.audit.export_rows(f)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     if format == "json":
         return StreamingResponse(

@@ -116,7 +116,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         except ValueError as exc:
             return Response(str(exc), 422)
         fmt = request.query_params.get("format", "csv")
-        entries = hub.audit.iterate(audit_filter)
+        entries = hub.audit.export_rows(audit_filter)
         if fmt == "json":
             return StreamingResponse(
                 stream_json(entries),
