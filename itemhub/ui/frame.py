@@ -29,27 +29,25 @@ def frame(title: str, user: UserView | None = None) -> Iterator[None]:
     """Wrap a page's content in the shared header and a padded column."""
     dark = ui.dark_mode()
     ui.page_title(f"{title} · ItemHub")
-    with ui.header().classes("items-center justify-between px-3 py-1 gap-2"):
-        with ui.row().classes("items-center gap-3 no-wrap"):
+    # Every element here is repeated in every open tab, so the header stays
+    # lean: one row of links that scrolls sideways on a phone (no second,
+    # mobile-only menu) and native tooltips (a ui.tooltip is an element).
+    with ui.header().classes("items-center justify-between px-3 py-1 gap-2 no-wrap"):
+        with ui.row().classes("items-center gap-3 no-wrap min-w-0 overflow-x-auto"):
             ui.label("ItemHub").classes("text-h6")
             for label, href in _links(user):
-                ui.link(label, href).classes("text-white gt-xs")
-            if user is not None:
-                with (
-                    ui.button(icon="menu").props("flat round color=white").classes("xs")
-                ):
-                    with ui.menu():
-                        for label, href in _links(user):
-                            ui.menu_item(label, lambda h=href: ui.navigate.to(h))
+                ui.link(label, href).classes("text-white whitespace-nowrap")
         with ui.row().classes("items-center gap-1 no-wrap"):
             if user is not None:
                 ui.label(user.display_name).classes("gt-xs").mark("current-user")
-            ui.button(icon="dark_mode", on_click=dark.toggle).props(
-                "flat round color=white"
-            ).tooltip("Toggle dark mode")
+            toggle = ui.button(icon="dark_mode", on_click=dark.toggle)
+            toggle.props("flat round color=white")
+            toggle.props["title"] = "Toggle dark mode"
             if user is not None:
-                ui.button(
+                logout = ui.button(
                     icon="logout", on_click=lambda: ui.navigate.to("/logout")
-                ).props("flat round color=white").tooltip("Log out").mark("logout")
+                )
+                logout.props("flat round color=white").mark("logout")
+                logout.props["title"] = "Log out"
     with ui.column().classes("w-full p-3 gap-3"):
         yield

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from nicegui import Event
 
-from itemhub.projections import ChangeFeed, Delta
+from itemhub.projections import ChangeFeed, Delta, ItemRemoved
+from itemhub.ui.components.board import CardFaces
 from itemhub.ui.presence import Presence
 
 
@@ -17,7 +18,14 @@ class LiveFeed:
     def __init__(self, feed: ChangeFeed) -> None:
         self.changed: Event[Sequence[Delta]] = Event()
         self.presence = Presence()
-        self._unsubscribe = feed.subscribe(self.changed.emit)
+        self.faces = CardFaces()
+        self._unsubscribe = feed.subscribe(self._forward)
+
+    def _forward(self, deltas: Sequence[Delta]) -> None:
+        for delta in deltas:
+            if isinstance(delta, ItemRemoved):
+                self.faces.forget(delta.item_id)
+        self.changed.emit(deltas)
 
     def close(self) -> None:
         """Stop forwarding deltas."""

@@ -17,7 +17,7 @@ class Viewer:
 
 
 class Presence:
-    """Viewers per client (tab); ``changed`` fires with the distinct viewers."""
+    """Viewers per client (tab); ``changed`` fires when the distinct viewers change."""
 
     def __init__(self) -> None:
         self._viewers: dict[str, Viewer] = {}
@@ -25,13 +25,22 @@ class Presence:
 
     def join(self, client_id: str, viewer: Viewer) -> None:
         """A tab opened the board."""
+        before = self.viewers()
         self._viewers[client_id] = viewer
-        self.changed.emit(self.viewers())
+        self._announce(before)
 
     def leave(self, client_id: str) -> None:
         """A tab went away."""
+        before = self.viewers()
         if self._viewers.pop(client_id, None) is not None:
-            self.changed.emit(self.viewers())
+            self._announce(before)
+
+    def _announce(self, before: list[Viewer]) -> None:
+        # Another tab of someone already here changes nothing on screen; not
+        # telling every open tab saves re-rendering N presence rows per tab.
+        after = self.viewers()
+        if after != before:
+            self.changed.emit(after)
 
     def viewers(self) -> list[Viewer]:
         """Distinct viewers, by name."""

@@ -22,9 +22,9 @@ from itemhub.commands import (
     RevokeSuperuser,
 )
 from itemhub.runtime import Hub
-from itemhub.ui.components.board import CardView
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
-from tests.e2e.ui_helpers import RETRIES, login
+from tests.e2e.ui_helpers import RETRIES, click_card, column_cards, login
+from tests.e2e.ui_helpers import card as card_view
 
 ALICE = ("alice@example.com", "alice-password")
 
@@ -44,17 +44,8 @@ async def _register(email: str, password: str, *, superuser: bool = False) -> UU
     return result.aggregate_id
 
 
-def _card(user: User, item_id: UUID) -> CardView:
-    element = next(iter(user.find(marker=f"card-{item_id}").elements))
-    assert isinstance(element, CardView)
-    return element
-
-
-def _column_titles(user: User, column: str) -> list[str]:
-    container = next(iter(user.find(marker=f"col-{column}").elements))
-    return [
-        c.card.title for c in container.default_slot.children if isinstance(c, CardView)
-    ]
+def titles(user: User, column: str) -> list[str]:
+    return [c.card.title for c in column_cards(user, column)]
 
 
 async def _eventually(check: Callable[[], bool], retries: int = RETRIES) -> None:
@@ -104,7 +95,7 @@ async def test_two_users_see_each_others_changes_live(
     assert card.title == "Write the spec"
 
     # Alice edits through the dialog; the admin's tab updates that one card.
-    alice.find(marker=f"card-{card.id}").trigger("click")
+    click_card(alice, card.id)
     await alice.should_see("Item (version 1)", retries=RETRIES)
     title_input = next(
         e for e in alice.find(ui.input).elements if getattr(e, "label", "") == "Title"
@@ -120,15 +111,15 @@ async def test_two_users_see_each_others_changes_live(
     alice.find(marker="col-Todo").trigger(
         "sortend",
         {
-            "item_id": _card(alice, card.id).id,
+            "item_id": card_view(alice, card.id).id,
             "from_id": source.id,
             "to_id": target.id,
             "old_index": 0,
             "new_index": 0,
         },
     )
-    await _eventually(lambda: _column_titles(admin, "Done") == ["Write the spec v2"])
-    assert _column_titles(admin, "Todo") == []
+    await _eventually(lambda: titles(admin, "Done") == ["Write the spec v2"])
+    assert titles(admin, "Todo") == []
     assert hub.read.item(card.id) is not None
     moved = hub.read.item(card.id)
     assert moved is not None and moved.column == "Done"
@@ -153,7 +144,7 @@ async def test_a_rest_change_appears_in_an_open_page(app_env: Path, user: User) 
         )
     assert response.status_code == 201
     await user.should_see("From a script", retries=RETRIES)
-    assert _column_titles(user, "Doing") == ["From a script"]
+    assert titles(user, "Doing") == ["From a script"]
 
 
 async def test_standard_users_see_only_their_own_items(
@@ -201,7 +192,7 @@ async def test_a_demoted_superuser_cannot_act_on_others_items(
     await user.should_see("admin's card", retries=RETRIES)
     await _handle(hub, RevokeSuperuser(user_id=bob), admin_context(hub))
     head = hub.head()
-    user.find(marker=f"card-{item.aggregate_id}").trigger("click")
+    click_card(user, item.aggregate_id)
     await user.should_see("Item (version 1)", retries=RETRIES)
     user.find(kind=ui.button, content="Archive").click()
     await user.should_see("Your session has ended", retries=RETRIES)
@@ -249,7 +240,7 @@ async def test_a_stale_move_snaps_back_and_says_who_moved_first(
     user.find(marker="col-Todo").trigger(
         "sortend",
         {
-            "item_id": _card(user, item.aggregate_id).id,
+            "item_id": card_view(user, item.aggregate_id).id,
             "from_id": source.id,
             "to_id": target.id,
             "old_index": 0,
@@ -257,6 +248,52 @@ async def test_a_stale_move_snaps_back_and_says_who_moved_first(
         },
     )
     await user.should_see("Bob moved or changed it first", retries=RETRIES)
-    assert _column_titles(user, "Todo") == ["contested"]
-    assert _column_titles(user, "Done") == []
+    assert titles(user, "Todo") == ["contested"]
+    assert titles(user, "Done") == []
     assert hub.head() == head
+
+
+async def test_each_card_is_one_element_and_changes_in_place(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    admin = admin_context(hub)
+    first = await _handle(hub, CreateItem(title="first", column="Todo"), admin)
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await user.should_see("first", retries=RETRIES)
+    assert user.client is not None
+    before = len(user.client.elements)
+    for n in range(5):
+        await _handle(hub, CreateItem(title=f"more {n}", column="Doing"), admin)
+    await _eventually(lambda: len(column_cards(user, "Doing")) == 5)
+    assert len(user.client.elements) == before + 5
+    shown = card_view(user, first.aggregate_id)
+    await _handle(
+        hub,
+        MoveItem(item_id=first.aggregate_id, column="Doing", position=0),
+        admin,
+    )
+    await _eventually(lambda: titles(user, "Doing")[0] == "first")
+    # The same element moved; nothing was rebuilt.
+    assert card_view(user, first.aggregate_id) is shown
+    assert len(user.client.elements) == before + 5
+
+
+async def test_another_tab_of_someone_already_here_leaves_presence_alone(
+    app_env: Path, create_user: Callable[[], User]
+) -> None:
+    del app_env
+    first, second, alice = create_user(), create_user(), create_user()
+    await _register(*ALICE)
+    await login(first, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await first.should_see(marker="viewer-Administrator", retries=RETRIES)
+    avatar = next(iter(first.find(marker="viewer-Administrator").elements))
+    await login(second, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await second.should_see(marker="viewer-Administrator", retries=RETRIES)
+    # The admin's second tab changes nobody's list: the first tab's row stays.
+    assert next(iter(first.find(marker="viewer-Administrator").elements)) is avatar
+    await login(alice, *ALICE)
+    for viewer in (first, second, alice):
+        await viewer.should_see(marker="viewer-Alice", retries=RETRIES)
+        await viewer.should_see(marker="viewer-Administrator")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+HOSTILE = "<img src=x onerror=window.pwned=1>"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # NiceGUI's own readiness rule: the socket handshake is done and no message
 # has arrived for 100 ms.
@@ -121,26 +123,50 @@ async def test_a_drag_in_one_browser_moves_the_card_in_the_other(
     # A change through the REST API appears in both open boards.
     item = httpx.post(
         f"{server.url}/api/v1/items",
-        json={"title": "Ship the release", "column": "Todo"},
+        json={
+            "title": "Ship the release",
+            "column": "Todo",
+            "description": f"Notes {HOSTILE}",
+        },
         headers=headers,
         timeout=10,
     ).json()
     card = f"[data-testid=card-{item['id']}]"
     for page in (admin, bob):
         await expect(page.locator(f"[data-testid=col-todo] > {card}")).to_be_visible()
+        # Item text is shown as text, never as markup.
+        await expect(page.locator(card)).to_contain_text(HOSTILE)
+        assert await page.evaluate("window.pwned") is None
         await _ready(page)
 
     # Presence: each board shows both viewers.
     for page in (admin, bob):
         await expect(page.locator("[data-testid^=viewer-]")).to_have_count(2)
 
+    # Watched from before the drag: Bob's card flashes for a moment only.
+    flashed = asyncio.create_task(
+        bob.wait_for_function(
+            """card => [...document.querySelectorAll(card)].some(
+                e => e.textContent.includes("changed by Administrator"))""",
+            arg=card,
+        )
+    )
     await admin.locator(card).drag_to(admin.locator("[data-testid=col-done]"))
     await expect(bob.locator(f"[data-testid=col-done] > {card}")).to_be_visible()
     await expect(bob.locator(f"[data-testid=col-todo] > {card}")).to_have_count(0)
+    await flashed
+    await expect(bob.locator(card)).not_to_contain_text("changed by")
     moved = httpx.get(
         f"{server.url}/api/v1/items/{item['id']}", headers=headers, timeout=10
     ).json()
     assert (moved["column"], moved["position"], moved["version"]) == ("Done", 0, 2)
+
+    # A click on the card opens the editor at the version the card shows.
+    await _ready(bob)
+    await bob.locator(card).click()
+    await expect(bob.get_by_text("Item (version 2)")).to_be_visible()
+    await bob.keyboard.press("Escape")
+    await expect(bob.get_by_text("Item (version 2)")).to_have_count(0)
 
     ARTIFACTS.mkdir(exist_ok=True)
     await bob.screenshot(path=str(ARTIFACTS / "board-after-remote-drag.png"))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
+
+from itemhub.ui.components.board import OPEN_CARD, CardView
 
 RETRIES = 50  # should_see polls every 0.1 s; logins hash with Argon2
 
@@ -13,3 +18,23 @@ async def login(user: User, email: str, password: str) -> None:
     user.find(marker="password").type(password)
     user.find(marker="login").click()
     await user.should_see(marker="current-user", retries=RETRIES)
+
+
+def card(user: User, item_id: UUID) -> CardView:
+    """The card element of an item on the user's board."""
+    element = next(iter(user.find(marker=f"card-{item_id}").elements))
+    assert isinstance(element, CardView)
+    return element
+
+
+def column_cards(user: User, column: str) -> list[CardView]:
+    """The cards of a column, in display order."""
+    container = next(iter(user.find(marker=f"col-{column}").elements))
+    return [c for c in container.default_slot.children if isinstance(c, CardView)]
+
+
+def click_card(user: User, item_id: UUID) -> None:
+    """Click a card: card.js dispatches OPEN_CARD, which bubbles to its column."""
+    slot = card(user, item_id).parent_slot
+    assert slot is not None
+    UserInteraction(user, {slot.parent}, None).trigger(OPEN_CARD, str(item_id))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from nicegui import ui
-from nicegui.events import SortableEventArguments
+from nicegui.events import GenericEventArguments, SortableEventArguments
 
 from itemhub.commands import Conflict, CreateItem, DomainError, MoveItem
 from itemhub.projections import (
@@ -21,8 +23,9 @@ from itemhub.projections import (
 from itemhub.runtime import Hub
 from itemhub.ui.session import in_thread, still_logged_in, ui_context
 
-FLASH_SECONDS = 2.5
+FLASH_SECONDS = 2.5  # keep equal to FLASH_MS in card.js
 SNIPPET = 90
+OPEN_CARD = "open_card"  # the DOM event card.js dispatches on a click
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,61 +68,118 @@ def age(moment: dt.datetime) -> str:
     return "just now"
 
 
-class CardView(ui.card):
-    """One item on the board."""
+def snippet(description: str) -> str:
+    """The start of a description, on one line."""
+    text = " ".join(description.split())
+    return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
 
-    def __init__(
-        self,
-        card: ItemCard,
-        *,
-        show_owner: bool,
-        on_open: Callable[[CardView], Awaitable[None]],
-    ) -> None:
-        super().__init__()
-        self.card = card
-        self.classes("w-full p-2 gap-1 cursor-grab transition-all")
-        self.props(f'data-testid="card-{card.id}"')
-        self.mark(f"card-{card.id}")
-        with self:
-            self.title = ui.label().classes("font-medium break-words")
-            with ui.row().classes("items-center gap-2 text-xs no-wrap"):
-                with ui.avatar(
-                    size="sm", color="primary", text_color="white"
-                ) as self.avatar:
-                    self.initials = ui.label()
-                self.avatar.set_visibility(show_owner)
-                self.owner = ui.label().classes("truncate")
-                self.owner.set_visibility(show_owner)
-                self.age = ui.label().classes("text-grey-7")
-            self.snippet = ui.label().classes("text-xs text-grey-7 break-words")
-            self.changed_by = ui.label().classes("text-xs text-orange-9")
-            self.changed_by.set_visibility(False)
-        self.on("click", lambda: on_open(self))
-        self.show(card)
 
-    def show(self, card: ItemCard) -> None:
-        """Display a (newer) state of the item."""
-        self.card = card
-        self.title.set_text(card.title)
-        self.initials.set_text(initials(card.owner_name))
-        self.owner.set_text(card.owner_name)
-        self.age.set_text(age(card.created_at))
-        text = " ".join(card.description.split())
-        self.snippet.set_text(
-            text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
+@dataclass(frozen=True, slots=True)
+class CardFace:
+    """What a card shows for one state of an item, computed once for all tabs."""
+
+    card: ItemCard
+    snippet: str
+    created: str
+    initials: str
+    item: str  # the id as text, also the card's test id and marker below
+    test_id: str
+
+
+class CardFaces:
+    """One shared ``CardFace`` per item state: N tabs hold references, not copies.
+
+    Each tab loads its board from the read model as fresh objects; without this
+    every tab would keep its own copy of every title, description and derived
+    string (about 1 KiB per card per tab).
+    """
+
+    def __init__(self) -> None:
+        self._faces: dict[UUID, CardFace] = {}
+
+    def face(self, card: ItemCard) -> CardFace:
+        """The shared face of exactly this state of the item."""
+        known = self._faces.get(card.id)
+        if known is not None and known.card == card:
+            return known
+        created = card.created_at
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=dt.UTC)
+        face = CardFace(
+            card=card,
+            snippet=snippet(card.description),
+            created=created.isoformat(),
+            initials=initials(card.owner_name),
+            item=known.item if known is not None else str(card.id),
+            test_id=known.test_id if known is not None else f"card-{card.id}",
         )
-        self.snippet.set_visibility(bool(text))
+        if known is None or card.version >= known.card.version:
+            self._faces[card.id] = face
+        return face
+
+    def forget(self, item_id: UUID) -> None:
+        """The item is gone."""
+        self._faces.pop(item_id, None)
+
+
+class CardView(ui.element, component="card.js"):
+    """One item on the board: a single element whose fields are props."""
+
+    def __init__(self, face: CardFace, *, show_owner: bool) -> None:
+        super().__init__()
+        self.face = face
+        self._show_owner = show_owner
+        self._flash_until = 0.0
+        self._props.update(
+            {
+                "data-testid": face.test_id,
+                "item": face.item,
+                "changed_by": "",
+                "flash": 0,
+            }
+        )
+        self.mark(face.test_id)
+        self._set(face)
+
+    @property
+    def card(self) -> ItemCard:
+        """The state of the item this card shows."""
+        return self.face.card
+
+    def show(self, face: CardFace) -> None:
+        """Display a (newer) state of the item."""
+        self.face = face
+        self._set(face)
+
+    def _set(self, face: CardFace) -> None:
+        card = face.card
+        self._props.update(
+            {
+                "title": card.title,
+                "owner": card.owner_name if self._show_owner else "",
+                "initials": face.initials if self._show_owner else "",
+                "created": face.created,
+                "snippet": face.snippet,
+            }
+        )
 
     def flash(self, who: str) -> None:
         """Highlight a change someone else made, and say who."""
-        self.changed_by.set_text(f"changed by {who}")
-        self.changed_by.set_visibility(True)
-        self.classes(add="ring-2 ring-orange-400")
-        ui.timer(FLASH_SECONDS, self._unflash, once=True)
+        # The browser ends the flash itself (card.js), so a change costs one
+        # update per tab, not a second one to switch the highlight off.
+        self._flash_until = time.monotonic() + FLASH_SECONDS
+        self._props.update({"changed_by": who, "flash": self.card.version})
 
-    def _unflash(self) -> None:
-        self.classes(remove="ring-2 ring-orange-400")
-        self.changed_by.set_visibility(False)
+    def _displayed_contents(self, *, only_visible: bool) -> list[Any]:
+        # What card.js renders as text, for ElementFilter and user.should_see.
+        flashing = time.monotonic() < self._flash_until
+        return [
+            self._props["title"],
+            self._props["owner"],
+            age(self.card.created_at),
+            self._props["snippet"],
+            f"changed by {self._props['changed_by']}" if flashing else None,
+        ]
 
 
 class ColumnView:
@@ -131,6 +191,7 @@ class ColumnView:
         *,
         on_add: Callable[[ColumnView], Awaitable[None]],
         on_end: Callable[[SortableEventArguments], Awaitable[None]],
+        on_open: Callable[[GenericEventArguments], Awaitable[None]],
         sortable: bool,
     ) -> None:
         self.name = name
@@ -157,6 +218,11 @@ class ColumnView:
                 .props(f'data-testid="col-{slug(name)}"')
                 .mark(f"col-{name}")
             )
+            # One listener per column, not one per card: card.js dispatches a
+            # bubbling "open_card" with the item id (a listener is ~0.6 KiB).
+            self.container.on(
+                OPEN_CARD, on_open, js_handler="(event) => emit(event.detail)"
+            )
             if sortable:
                 self.container.make_sortable(group="board", on_end=on_end)
 
@@ -180,11 +246,13 @@ class BoardView:
         user: UserCredentials,
         board_filter: BoardFilter,
         *,
+        faces: CardFaces,
         on_open: Callable[[CardView], Awaitable[None]],
     ) -> None:
         self.hub = hub
         self.user = user
         self.filter = board_filter
+        self.faces = faces
         self.on_open = on_open
         self.cards: dict[UUID, CardView] = {}
         self.columns: dict[str, ColumnView] = {}
@@ -194,8 +262,18 @@ class BoardView:
                     name,
                     on_add=self.quick_add,
                     on_end=self.on_drop,
+                    on_open=self._open,
                     sortable=not board_filter.archived,
                 )
+
+    async def _open(self, e: GenericEventArguments) -> None:
+        try:
+            item_id = UUID(str(e.args))
+        except ValueError:
+            return  # not one of our cards
+        view = self.cards.get(item_id)
+        if view is not None:
+            await self.on_open(view)
 
     # --- loading and live updates ---------------------------------------------
 
@@ -241,7 +319,7 @@ class BoardView:
             del self.cards[card.id]
             view.delete()
             return {old.column}
-        view.show(card)
+        view.show(self.faces.face(card))
         if (old.column, old.rank) != (card.column, card.rank) or old.archived:
             target = self.columns[card.column].container
             view.move(target_container=target, target_index=self._index(card))
@@ -263,11 +341,11 @@ class BoardView:
 
     def _insert(self, card: ItemCard) -> None:
         column = self.columns[card.column]
+        index = self._index(card)
         with column.container:
-            view = CardView(
-                card, show_owner=self.user.is_superuser, on_open=self.on_open
-            )
-        view.move(target_container=column.container, target_index=self._index(card))
+            view = CardView(self.faces.face(card), show_owner=self.user.is_superuser)
+        if index < len(column.container.default_slot.children) - 1:
+            view.move(target_container=column.container, target_index=index)
         self.cards[card.id] = view
 
     # --- commands from this tab -----------------------------------------------

@@ -84,22 +84,37 @@ def register(hub: Hub, live: LiveFeed) -> None:
                 ).mark("filter-archived")
                 ui.space()
                 presence_row = ui.row().classes("items-center gap-1").mark("presence")
-            dialog = ItemDialog(hub, user)
+            content = ui.context.slot.parent
+            dialogs: list[ItemDialog] = []
 
             async def open_card(view: CardView) -> None:
-                await dialog.open(view.card)
+                # Built on first use: most tabs never edit, and its ~20
+                # elements would otherwise cost memory in every open tab.
+                if not dialogs:
+                    with content:
+                        dialogs.append(ItemDialog(hub, user))
+                await dialogs[0].open(view.card)
 
-            board = BoardView(hub, user, board_filter, on_open=open_card)
+            board = BoardView(
+                hub, user, board_filter, faces=live.faces, on_open=open_card
+            )
+
+        shown: list[Viewer] = []
 
         def show_viewers(viewers: list[Viewer]) -> None:
+            if viewers == shown:
+                return
+            shown[:] = viewers
             presence_row.clear()
             with presence_row:
                 for viewer in viewers:
-                    ui.avatar(
+                    avatar = ui.avatar(
                         initials(viewer.name), size="md", color="secondary"
-                    ).tooltip(viewer.name).props(
-                        f'data-testid="viewer-{viewer.user_id}"'
                     ).mark(f"viewer-{viewer.name}")
+                    # A native tooltip: a ui.tooltip would be one more element
+                    # per viewer in every open tab.
+                    avatar.props["title"] = viewer.name
+                    avatar.props["data-testid"] = f"viewer-{viewer.user_id}"
 
         def on_deltas(deltas: Sequence[Delta]) -> None:
             board.apply(deltas)
@@ -113,8 +128,14 @@ def register(hub: Hub, live: LiveFeed) -> None:
             archived=board_filter.archived,
             text=board_filter.text or None,
         )
+        if client.is_deleted:
+            # The tab went away while its board loaded: nothing to show it in,
+            # and no presence to announce.
+            return None
         board.fill(cards)
         live.presence.changed.subscribe(show_viewers)
         live.presence.join(client.id, Viewer(user_id=user.id, name=me.display_name))
         client.on_delete(lambda: live.presence.leave(client.id))
+        # join() announces only a changed set of viewers; this tab needs it anyway.
+        show_viewers(live.presence.viewers())
         return None

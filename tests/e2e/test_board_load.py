@@ -1,0 +1,59 @@
+"""Loading the board races the tab going away."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nicegui import background_tasks
+from nicegui.testing import User
+
+from itemhub import runtime
+from itemhub.commands import CreateItem
+from itemhub.projections import ItemCard
+from itemhub.projections.queries import ReadModels
+from itemhub.ui.components.board import CardView
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
+from tests.e2e.ui_helpers import login
+
+PAGE_TASK = 'wait for result of page "/"'
+BLOCK_LIMIT = 10.0  # seconds; a safety net only, the test releases it at once
+
+
+async def test_a_tab_deleted_while_its_board_loads_ends_quietly(
+    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del app_env
+    hub = runtime.current()
+    await asyncio.to_thread(
+        hub.bus.handle,
+        CreateItem(title="loaded late", column="Todo"),
+        admin_context(hub),
+    )
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    entered, release = threading.Event(), threading.Event()
+    original = ReadModels.board
+
+    def slow_board(
+        self: ReadModels, *args: Any, **kwargs: Any
+    ) -> dict[str, list[ItemCard]]:
+        entered.set()
+        release.wait(BLOCK_LIMIT)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReadModels, "board", slow_board)
+    earlier = set(background_tasks.running_tasks)
+    client = await user.open("/")  # served once connected; the load goes on
+    assert await asyncio.to_thread(entered.wait, BLOCK_LIMIT)
+    (page_task,) = [
+        t for t in background_tasks.running_tasks - earlier if t.get_name() == PAGE_TASK
+    ]
+    client.delete()  # the tab closed (or missed its reconnect timeout)
+    release.set()
+    # The rest of the page function must neither raise nor build elements
+    # for the deleted client (it would serve a 500 page in the log).
+    assert await page_task is None
+    assert not [e for e in client.elements.values() if isinstance(e, CardView)]
