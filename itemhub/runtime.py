@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid5
@@ -33,7 +34,7 @@ from itemhub.projections import (
     ReadModels,
 )
 from itemhub.projections.audit import AuditLog
-from itemhub.projections.election import projection_lock
+from itemhub.projections.election import migration_lock, projection_lock
 from itemhub.projections.idempotency import IdempotencyStore
 from itemhub.projections.read_side import ReadSide
 from itemhub.projections.registry import projection_names
@@ -98,25 +99,33 @@ class Hub:
         """Connect to the databases (creating tables in single-instance mode)."""
         target = settings.database
         preflight(target)
-        try:
-            app = open_store(target, create_table=settings.auto_migrate)
-        except Exception as exc:
-            raise StartupError(
-                f"cannot open the event store ({target.describe}): {exc}"
-            ) from None
-        store = ReadStore(target.read_url)
-        try:
-            if settings.auto_migrate:
-                store.create_tables()
-            store.ping()
-        except Exception as exc:
-            app.close()
-            store.dispose()
-            raise StartupError(
-                f"cannot open the read models ({target.describe}): "
-                f"{str(exc).splitlines()[0]}"
-                + ("" if settings.auto_migrate else "; run `itemhub migrate` first")
-            ) from None
+        # Concurrent DDL fails on PostgreSQL ("tuple concurrently updated"):
+        # processes that create tables take turns.
+        serialised = (
+            migration_lock(target.conninfo)
+            if settings.auto_migrate and target.kind == "postgres"
+            else nullcontext()
+        )
+        with serialised:
+            try:
+                app = open_store(target, create_table=settings.auto_migrate)
+            except Exception as exc:
+                raise StartupError(
+                    f"cannot open the event store ({target.describe}): {exc}"
+                ) from None
+            store = ReadStore(target.read_url)
+            try:
+                if settings.auto_migrate:
+                    store.create_tables()
+                store.ping()
+            except Exception as exc:
+                app.close()
+                store.dispose()
+                raise StartupError(
+                    f"cannot open the read models ({target.describe}): "
+                    f"{str(exc).splitlines()[0]}"
+                    + ("" if settings.auto_migrate else "; run `itemhub migrate` first")
+                ) from None
         feed = ChangeFeed()
         read_side = ReadSide(
             app,

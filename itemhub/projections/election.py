@@ -31,6 +31,7 @@ HEARTBEAT_EVERY = 0.5
 # A leader silent this long loses its session, hence the lock.
 LEASE_SECONDS = 5
 BACKOFF_MAX = 2.0
+MIGRATION_KEY = (LOCK_CLASS, 0)
 
 
 def lock_key(projection: str) -> tuple[int, int]:
@@ -138,3 +139,14 @@ def projection_lock(conninfo: str, projection: str) -> Iterator[bool]:
             "SELECT pg_try_advisory_lock(%s, %s)", lock_key(projection)
         ).fetchone()
         yield bool(row and row[0])
+
+
+@contextmanager
+def migration_lock(conninfo: str) -> Iterator[None]:
+    """Wait for, then hold, the lock that lets one process at a time create tables."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s, %s)", MIGRATION_KEY)
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s, %s)", MIGRATION_KEY)
