@@ -31,10 +31,19 @@ async def test_standard_users_cannot_open_audit_or_replay(
     )
     await login(user, "alice@example.com", "alice-password")
     for path in ("/audit", "/replay", "/status", "/users"):
-        await user.open(path)
-        await user.should_see(marker="forbidden")
+        response = await user.http_client.get(path)
+        assert response.status_code == 403, path
+        assert response.headers["content-type"].startswith("text/html"), path
+        # A small page a person can read, not NiceGUI's app shell.
+        assert "<h1>403 — Forbidden</h1>" in response.text, path
+        assert "Only superusers may" in response.text, path
+        assert '<a href="/">Back to the board</a>' in response.text, path
+        assert "nicegui" not in response.text.lower(), path
     response = await user.http_client.get("/audit/export")
     assert response.status_code == 403
+    # Still signed in: the refusal did not end the session.
+    await user.open("/")
+    await user.should_see(marker="current-user")
 
 
 async def test_the_audit_trail_filters_by_url_and_shows_new_events_live(

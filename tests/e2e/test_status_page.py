@@ -9,7 +9,7 @@ import httpx
 from nicegui.testing import User
 
 from itemhub import runtime
-from itemhub.commands import CreateItem
+from itemhub.commands import CreateItem, RegisterUser
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
 from tests.e2e.ui_helpers import login
 
@@ -24,6 +24,25 @@ async def test_status_page_shows_every_column_and_projection(
         await user.should_see(column)
     for projection in ("items", "users", "activity", "chain"):
         await user.should_see(f"{projection}: running")
+
+
+async def test_status_page_is_forbidden_to_standard_users(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    await asyncio.to_thread(
+        hub.bus.handle,
+        RegisterUser(email="bob@example.com", password="bob-password-1"),
+        admin_context(hub),
+    )
+    await login(user, "bob@example.com", "bob-password-1")
+    response = await user.http_client.get("/status")
+    assert response.status_code == 403
+    assert "Only superusers may see the status page." in response.text
+    # Nothing of the page itself: no columns, no projections.
+    for secret in ("Backlog", "Todo", "running", "activity"):
+        assert secret not in response.text
 
 
 async def test_status_counts_update_live_when_an_item_is_created(

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from nicegui import app, run, ui
 
 from itemhub.projections import ActivityAdded, ActivityEntry, Delta
@@ -19,6 +19,7 @@ from itemhub.projections.audit import AuditFilter
 from itemhub.projections.chain import verify_chain
 from itemhub.projections.export import stream_csv, stream_json
 from itemhub.runtime import Hub
+from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.session import login_redirect, session_user
@@ -130,15 +131,14 @@ def register(hub: Hub, live: LiveFeed) -> None:
         )
 
     @ui.page("/audit")
-    async def audit_page(request: Request) -> RedirectResponse | None:
+    async def audit_page(request: Request) -> Response | None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
         me = await run.io_bound(hub.read.user, user.id)
+        if me is None or not me.is_superuser:
+            return forbidden_page("Only superusers may see the audit trail.")
         with frame("Audit", me):
-            if me is None or not me.is_superuser:
-                ui.label("Only superusers may see the audit trail.").mark("forbidden")
-                return None
             params = dict(request.query_params)
             try:
                 audit_filter = parse_filter(params)

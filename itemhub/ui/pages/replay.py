@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from nicegui import run, ui
 
 from itemhub.events import Item
@@ -17,6 +17,7 @@ from itemhub.projections.history import LoggedEvent, item_as_of, logged_events
 from itemhub.projections.registry import projection_names
 from itemhub.projections.replay import rebuild
 from itemhub.runtime import Hub
+from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.session import login_redirect, session_user
 
@@ -32,15 +33,14 @@ def register(hub: Hub) -> None:
         first: int | None = None,
         last: int | None = None,
         correlation: str | None = None,
-    ) -> RedirectResponse | None:
+    ) -> Response | None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
         me = await run.io_bound(hub.read.user, user.id)
+        if me is None or not me.is_superuser:
+            return forbidden_page("Only superusers may replay history.")
         with frame("Replay", me):
-            if me is None or not me.is_superuser:
-                ui.label("Only superusers may replay history.").mark("forbidden")
-                return None
             await _projections_panel(hub)
             await _stepper(hub, first, last, correlation)
         return None

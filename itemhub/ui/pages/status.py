@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from nicegui import background_tasks, run, ui
 
 from itemhub.projections import Delta, ItemChanged, ItemRemoved, ProjectionStatus
 from itemhub.runtime import Hub
+from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.session import login_redirect, session_user
@@ -19,15 +20,13 @@ def register(hub: Hub, live: LiveFeed) -> None:
     """Declare ``/status``."""
 
     @ui.page("/status")
-    async def status_page(request: Request) -> RedirectResponse | None:
+    async def status_page(request: Request) -> Response | None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
         me = await run.io_bound(hub.read.user, user.id)
         if me is None or not me.is_superuser:
-            with frame("Status", me):
-                ui.label("Only superusers may see this page.").mark("forbidden")
-            return None
+            return forbidden_page("Only superusers may see the status page.")
         with frame("Status", me):
             ui.label("Board").classes("text-h5")
             with ui.row().classes("gap-4"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from nicegui import run, ui
 
 from itemhub.commands import (
@@ -20,6 +20,7 @@ from itemhub.commands import (
 )
 from itemhub.projections import Delta, UserChanged, UserCredentials, UserView
 from itemhub.runtime import Hub
+from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.session import login_redirect, session_user, still_logged_in, ui_context
@@ -29,15 +30,14 @@ def register(hub: Hub, live: LiveFeed) -> None:
     """Declare ``/users``."""
 
     @ui.page("/users")
-    async def users_page(request: Request) -> RedirectResponse | None:
+    async def users_page(request: Request) -> Response | None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
         me = await run.io_bound(hub.read.user, user.id)
+        if me is None or not me.is_superuser:
+            return forbidden_page("Only superusers may manage users.")
         with frame("Users", me):
-            if me is None or not me.is_superuser:
-                ui.label("Only superusers may manage users.").mark("forbidden")
-                return None
             admin = UserAdmin(hub, user)
             ui.button("New user", icon="person_add", on_click=admin.create.open).mark(
                 "new-user"
