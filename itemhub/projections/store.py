@@ -59,6 +59,7 @@ class ReadStore:
             self.writer = create_engine(url, connect_args=args, poolclass=NullPool)
             for engine in (self.reader, self.writer):
                 event.listen(engine, "connect", _sqlite_pragmas)
+                event.listen(engine, "connect", _sqlite_unicode_lower)
             # SQLite upgrades a deferred read lock to a write lock without waiting
             # (SQLITE_BUSY at once); BEGIN IMMEDIATE waits on busy_timeout instead.
             event.listen(self.writer, "connect", _sqlite_autocommit_driver)
@@ -160,6 +161,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _sqlite_unicode_lower(dbapi_conn: Any, _record: Any) -> None:
+    # SQLite's own lower() folds ASCII letters only, so a case-insensitive
+    # search for "éclair" would miss "Éclair" (PostgreSQL folds them all).
+    # Deterministic, so that it may still appear in an index expression.
+    dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _sqlite_autocommit_driver(dbapi_conn: Any, _record: Any) -> None:
