@@ -32,6 +32,7 @@ from itemhub.projections import (
     ProjectionFailed,
     ProjectionStatus,
     ReadModels,
+    file_lock,
 )
 from itemhub.projections.audit import AuditLog
 from itemhub.projections.election import migration_lock, projection_lock
@@ -132,6 +133,11 @@ class Hub:
             store,
             feed,
             conninfo=target.conninfo if target.kind == "postgres" else None,
+            lock_file=(
+                file_lock.lock_path(target.events_path)
+                if target.events_path is not None
+                else None
+            ),
         )
         hasher = hasher or PasswordHasher.argon2id()
         bus = CommandBus(app, columns=settings.board_columns, hasher=hasher)
@@ -215,10 +221,12 @@ class Hub:
         """
         target = self.settings.database
         for name in projection_names():
-            if target.kind != "postgres":
-                catch_up(self.app, self.store, name)
-                continue
-            with projection_lock(target.conninfo, name) as ours:
+            if target.kind == "postgres":
+                lock = projection_lock(target.conninfo, name)
+            else:
+                assert target.events_path is not None
+                lock = file_lock.held(file_lock.lock_path(target.events_path))
+            with lock as ours:
                 if ours:
                     catch_up(self.app, self.store, name)
                     continue

@@ -9,16 +9,21 @@ instance runs the workers.
 
 from __future__ import annotations
 
+import logging
 import time
+from pathlib import Path
 
 from itemhub.commands.application import ItemHub, head_position
 from itemhub.projections.dto import ProjectionStatus
 from itemhub.projections.election import Elector
 from itemhub.projections.feed import ChangeFeed
+from itemhub.projections.file_lock import FileLock
 from itemhub.projections.registry import PROJECTIONS
 from itemhub.projections.relay import OutboxRelay, Positions
 from itemhub.projections.store import ReadStore
 from itemhub.projections.worker import ProjectionFailed, ProjectionWorker
+
+log = logging.getLogger(__name__)
 
 # Read models whose deltas reach browsers and streams.
 FEEDS = ("items", "users", "activity")
@@ -37,6 +42,7 @@ class ReadSide:
         feed: ChangeFeed | None,
         *,
         conninfo: str | None = None,
+        lock_file: Path | None = None,
     ) -> None:
         self.app = app
         self.store = store
@@ -55,6 +61,7 @@ class ReadSide:
             )
             for name, cls in PROJECTIONS.items()
         }
+        self.file_lock = FileLock(lock_file) if lock_file is not None else None
         self.electors: dict[str, Elector] = {}
         self.relay: OutboxRelay | None = None
         if conninfo is not None:
@@ -72,6 +79,11 @@ class ReadSide:
     def start(self) -> None:
         """Start every worker, or compete for each projection's lock."""
         if self.relay is None:
+            if self.file_lock is not None and not self.file_lock.acquire():
+                log.warning(
+                    "another process runs projection workers on this SQLite "
+                    "store; running these too (they fence each other)"
+                )
             for worker in self.workers.values():
                 worker.start()
             return
@@ -88,6 +100,8 @@ class ReadSide:
         if self.relay is None:
             for worker in self.workers.values():
                 worker.stop()
+            if self.file_lock is not None:
+                self.file_lock.release()
             return
         for elector in self.electors.values():
             elector.stop()
