@@ -127,3 +127,37 @@ async def test_a_change_through_one_instance_appears_on_a_board_served_by_the_ot
             await expect(page.get_by_text("pushed across instances")).to_be_visible()
         finally:
             await browser.close()
+
+
+@pytest.mark.browser
+async def test_a_ui_session_works_on_every_instance_and_survives_a_restart(
+    start_instance: Callable[..., Server],
+) -> None:
+    b = start_instance()
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{b.url}/profile")
+            await page.wait_for_url("**/login?next=*")
+            await page.wait_for_function("window.did_handshake === true")
+            await page.get_by_test_id("email").fill(ADMIN_EMAIL)
+            await page.get_by_test_id("password").fill(ADMIN_PASSWORD)
+            await page.get_by_test_id("password").press("Enter")
+            await page.wait_for_url(f"{b.url}/profile")
+
+            # Cookies ignore the port: the same browser session reaches another
+            # instance, which knows it only through the shared Redis storage.
+            b.stop()
+            c = start_instance()
+            await page.goto(f"{c.url}/profile")
+            await page.wait_for_function("window.did_handshake === true")
+            assert page.url == f"{c.url}/profile"
+            # The header names the logged-in first superuser.
+            await expect(page.get_by_text("Administrator").first).to_be_visible()
+        finally:
+            await browser.close()
