@@ -25,6 +25,7 @@ from itemhub.projections.outbox import metadata as outbox_metadata
 from itemhub.projections.schema import ReadTables, read_tables
 
 PROJECTION_NAMES = ("items", "users", "activity", "chain")
+WRITER_IDLE_IN_TRANSACTION_MS = 15_000
 
 
 class Fenced(Exception):
@@ -68,7 +69,19 @@ class ReadStore:
             self.reader = create_engine(
                 url, pool_pre_ping=True, pool_size=20, max_overflow=10
             )
-            self.writer = self.reader
+            # Writers (projection batches) hold the tracking row's lock: if a
+            # leader freezes mid-batch, the server ends its transaction so the
+            # next leader is not blocked behind it for ever.
+            self.writer = create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=6,
+                max_overflow=6,
+                connect_args={
+                    "options": "-c idle_in_transaction_session_timeout="
+                    f"{WRITER_IDLE_IN_TRANSACTION_MS}"
+                },
+            )
 
     def create_tables(self) -> list[str]:
         """Create missing tables and tracking rows; rebuild changed read models.
