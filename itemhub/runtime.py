@@ -8,6 +8,7 @@ import secrets
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from uuid import uuid5
 
@@ -35,6 +36,8 @@ from itemhub.projections import (
     file_lock,
 )
 from itemhub.projections.audit import AuditLog
+from itemhub.projections.checkpointer import Checkpointer
+from itemhub.projections.checkpoints import BoardCheckpoints
 from itemhub.projections.election import migration_lock, projection_lock
 from itemhub.projections.idempotency import IdempotencyStore
 from itemhub.projections.read_side import ReadSide
@@ -91,6 +94,7 @@ class Hub:
     idempotency: IdempotencyStore
     audit: AuditLog
     security: SecurityLog
+    checkpointer: Checkpointer
     started_at: float = field(default_factory=time.monotonic)
     running: bool = False
     closed: bool = False
@@ -158,6 +162,15 @@ class Hub:
             idempotency=IdempotencyStore(store),
             audit=AuditLog(store.reader, store.tables),
             security=SecurityLog(store),
+            checkpointer=Checkpointer(
+                app,
+                BoardCheckpoints(store),
+                lock=(
+                    partial(projection_lock, target.conninfo, "board-checkpoints")
+                    if target.kind == "postgres"
+                    else None
+                ),
+            ),
         )
         return hub
 
@@ -173,6 +186,7 @@ class Hub:
         if self.running:
             return None
         self.read_side.start()
+        self.checkpointer.start()
         self.bus.after_commit = self.wait_for
         self.running = True
         return ensure_first_superuser(self)
@@ -181,6 +195,7 @@ class Hub:
         """Stop the workers after their batch in flight."""
         if self.running:
             self.bus.after_commit = None
+            self.checkpointer.stop()
             self.read_side.stop()
             self.feed.bind(None)
             self.running = False
