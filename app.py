@@ -17,6 +17,7 @@ from itemhub.config import ConfigError, Settings, load_settings
 from itemhub.runtime import Hub, StartupError, check_bootstrap, set_current
 from itemhub.ui import register as register_ui
 from itemhub.ui.security import SecurityHeaders, lock_socket_origin
+from itemhub.ui.shared_presence import SharedPresence
 from itemhub.ui.storage import configure_storage
 
 log = logging.getLogger("itemhub")
@@ -33,12 +34,20 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     api = create_api(hub)
     api.add_middleware(SecurityHeaders)
     live = register_ui(hub)
+    # Several instances share a Redis: presence then spans all of them.
+    shared = (
+        SharedPresence(live.presence, settings.redis_url.get_secret_value())
+        if settings.redis_url is not None
+        else None
+    )
 
     def start() -> None:
         # Synchronous on purpose: NiceGUI runs async startup handlers as
         # background tasks, and nothing may be served before the workers run
         # and the first superuser exists. Nothing else is served yet either.
         password = hub.start(asyncio.get_running_loop())
+        if shared is not None:
+            shared.start()
         if password:
             email = settings.first_superuser_email
             sys.stdout.write(
@@ -49,6 +58,8 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
             sys.stdout.flush()
 
     async def stop() -> None:
+        if shared is not None:
+            await shared.stop()
         live.close()
         await asyncio.to_thread(hub.close)
 

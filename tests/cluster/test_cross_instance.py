@@ -161,3 +161,48 @@ async def test_a_ui_session_works_on_every_instance_and_survives_a_restart(
             await expect(page.get_by_text("Administrator").first).to_be_visible()
         finally:
             await browser.close()
+
+
+@pytest.mark.browser
+async def test_presence_shows_the_viewers_of_every_instance(
+    start_instance: Callable[..., Server],
+) -> None:
+    a = start_instance()
+    b = start_instance()
+    created = httpx.post(
+        f"{a.url}{API}/users",
+        json={"email": "bob@example.com", "password": "bob-password"},
+        headers={"Authorization": f"Bearer {token(a)}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            pages = []
+            for server, email, password in (
+                (a, ADMIN_EMAIL, ADMIN_PASSWORD),
+                (b, "bob@example.com", "bob-password"),
+            ):
+                # Separate contexts: separate cookies, so two sessions.
+                page = await (await browser.new_context()).new_page()
+                await page.goto(f"{server.url}/")
+                await page.wait_for_url("**/login?next=*")
+                await page.wait_for_function("window.did_handshake === true")
+                await page.get_by_test_id("email").fill(email)
+                await page.get_by_test_id("password").fill(password)
+                await page.get_by_test_id("password").press("Enter")
+                await page.wait_for_url(f"{server.url}/")
+                pages.append(page)
+            for page in pages:
+                await expect(page.locator("[data-testid^=viewer-]")).to_have_count(2)
+
+            # Bob leaves the board on B: A's board shows only its own viewer.
+            await pages[1].context.close()
+            await expect(pages[0].locator("[data-testid^=viewer-]")).to_have_count(1)
+        finally:
+            await browser.close()
