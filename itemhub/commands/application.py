@@ -67,9 +67,10 @@ def store_env(target: DatabaseTarget, *, create_table: bool) -> dict[str, str]:
             "POSTGRES_PORT": str(target.port),
             "POSTGRES_USER": target.user,
             "POSTGRES_PASSWORD": target.password,
-            # Each subscription pins one pooled connection (one per projection).
+            # Each subscription pins one pooled connection (one per projection
+            # this instance leads); commands borrow one briefly.
             "POSTGRES_POOL_SIZE": "8",
-            "POSTGRES_MAX_OVERFLOW": "16",
+            "POSTGRES_MAX_OVERFLOW": "4",
             "POSTGRES_PRE_PING": "y",
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_LOCK_TIMEOUT": "10",

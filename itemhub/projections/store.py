@@ -26,6 +26,11 @@ from itemhub.projections.schema import ReadTables, read_tables
 
 PROJECTION_NAMES = ("items", "users", "activity", "chain")
 WRITER_IDLE_IN_TRANSACTION_MS = 15_000
+# PostgreSQL connections per instance: reads, projection writes (four workers
+# and the occasional idempotency or security-log row).
+READ_POOL_SIZE = 12
+WRITER_POOL_SIZE = 5
+POOL_TIMEOUT = 10.0
 
 
 class Fenced(Exception):
@@ -44,7 +49,7 @@ class TrackingState:
 class ReadStore:
     """Engines for the read models; on SQLite writers begin IMMEDIATE transactions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = READ_POOL_SIZE) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.tables = read_tables()
@@ -66,8 +71,15 @@ class ReadStore:
             event.listen(self.writer, "connect", _sqlite_autocommit_driver)
             event.listen(self.writer, "begin", _sqlite_begin_immediate)
         else:
+            # A fixed pool, no overflow: requests queue for a connection rather
+            # than open and close extra ones, and every instance stays inside
+            # its share of the server's max_connections (see the README).
             self.reader = create_engine(
-                url, pool_pre_ping=True, pool_size=20, max_overflow=10
+                url,
+                pool_pre_ping=True,
+                pool_size=pool_size,
+                max_overflow=0,
+                pool_timeout=POOL_TIMEOUT,
             )
             # Writers (projection batches) hold the tracking row's lock: if a
             # leader freezes mid-batch, the server ends its transaction so the
@@ -75,8 +87,9 @@ class ReadStore:
             self.writer = create_engine(
                 url,
                 pool_pre_ping=True,
-                pool_size=6,
-                max_overflow=6,
+                pool_size=WRITER_POOL_SIZE,
+                max_overflow=0,
+                pool_timeout=POOL_TIMEOUT,
                 connect_args={
                     "options": "-c idle_in_transaction_session_timeout="
                     f"{WRITER_IDLE_IN_TRANSACTION_MS}"
