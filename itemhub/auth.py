@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from limits import RateLimitItem, parse
@@ -62,6 +63,70 @@ class LoginGuard:
             self.limiter.hit(self.rate, "login", key)
 
 
+# How long a token check may be reused at most: a bound for changes this process
+# cannot see (another process rewriting the read model while its relay is down).
+SESSION_CACHE_TTL = 2.0
+SESSION_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    user: UserCredentials
+    stamp: Hashable
+    expires: float
+
+
+class SessionCache:
+    """Token checks that passed, reused only while the users read model stays put.
+
+    Each entry carries the caller's ``stamp``: where this process saw the users
+    read model *before* it looked the user up. An entry answers only to the same
+    stamp, so any change projected since (a version bump, a deactivation, a role
+    change: any event at all) makes the next check go to the database again. The
+    stamp must move before a command that changed a user returns; then a token
+    ends at once for every request that starts after that command returned.
+    """
+
+    def __init__(
+        self,
+        ttl: float = SESSION_CACHE_TTL,
+        max_entries: int = SESSION_CACHE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: dict[tuple[UUID, int], _Checked] = {}
+
+    def get(
+        self, user_id: UUID, token_version: int, stamp: Hashable
+    ) -> UserCredentials | None:
+        """The user checked under this same stamp within the TTL, else None."""
+        key = (user_id, token_version)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.stamp != stamp or entry.expires <= self.clock():
+            self._entries.pop(key, None)
+            return None
+        return entry.user
+
+    def put(self, user: UserCredentials, stamp: Hashable) -> None:
+        """Remember a valid user, looked up after the read model was at ``stamp``."""
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # rare and cheap to refill: no LRU bookkeeping
+        self._entries[(user.id, user.token_version)] = _Checked(
+            user, stamp, self.clock() + self.ttl
+        )
+
+    def clear(self) -> None:
+        """Forget every check."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 @dataclass(slots=True)
 class Authenticator:
     """Checks passwords against the users read model (slow: call off the loop)."""
@@ -69,6 +134,7 @@ class Authenticator:
     read: ReadModels
     hasher: PasswordHasher
     guard: LoginGuard
+    sessions: SessionCache = field(default_factory=SessionCache)
 
     def login(self, email: str, password: str, client_ip: str) -> UserCredentials:
         """The user for these credentials, or ``LoginFailed``/``LoginThrottled``."""

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from uuid import uuid4
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from itemhub.api import create_api
+from itemhub.api.deps import users_stamp
 from itemhub.api.tokens import TokenService
+from itemhub.auth import SESSION_CACHE_TTL, SessionCache
 from itemhub.projections import UserCredentials
 from itemhub.runtime import Hub
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -21,6 +25,7 @@ from tests.e2e.api_helpers import (
     as_admin,
     bearer,
     claims_for,
+    create_item,
     hs512_token,
     hub_secret,
     login,
@@ -269,3 +274,88 @@ async def test_password_change_ends_the_old_token(
     await assert_token_refused(client, user.token)
     fresh = await token_for(client, user.email, "brand-new-pass-1")
     await assert_token_accepted(client, fresh, user)
+
+
+# --- reused token checks --------------------------------------------------------
+
+
+def bump_behind_the_read_side(hub: Hub, account: Account) -> None:
+    """Void the user's tokens in the users table without an event (a test lever)."""
+    users = hub.store.tables.users
+    with hub.store.writer.begin() as conn:
+        conn.execute(
+            update(users)
+            .where(users.c.id == account.id)
+            .values(token_version=users.c.token_version + 1)
+        )
+
+
+async def test_a_token_check_is_reused_only_until_the_read_model_moves(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    admin = await as_admin(client)
+    user = await new_account(client, hub)
+    await assert_token_accepted(client, user.token, user)
+    stamp = users_stamp(hub)
+    assert stamp is not None
+    assert hub.auth.sessions.get(user.id, 0, stamp) is not None
+    # The table now voids the token, but nothing was projected: the check passed
+    # under the same stamp is reused (this is what saves the lookup).
+    bump_behind_the_read_side(hub, user)
+    await assert_token_accepted(client, user.token, user)
+    # Any projected event, here another user's item, moves the stamp: the next
+    # check reads the table again, at once.
+    await create_item(client, admin, "moves the read model")
+    assert users_stamp(hub) != stamp
+    await assert_token_refused(client, user.token)
+
+
+async def test_a_reused_token_check_expires_after_the_ttl(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    now = [0.0]
+    hub.auth.sessions = SessionCache(clock=lambda: now[0])
+    user = await new_account(client, hub)
+    await assert_token_accepted(client, user.token, user)
+    bump_behind_the_read_side(hub, user)
+    now[0] += SESSION_CACHE_TTL / 2
+    await assert_token_accepted(client, user.token, user)
+    now[0] += SESSION_CACHE_TTL / 2
+    await assert_token_refused(client, user.token)
+
+
+async def test_without_running_workers_every_token_check_reads_the_table(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    user = await new_account(client, hub)
+    hub.stop()
+    assert users_stamp(hub) is None
+    await assert_token_accepted(client, user.token, user)
+    bump_behind_the_read_side(hub, user)
+    await assert_token_refused(client, user.token)
+    assert len(hub.auth.sessions) == 0
+
+
+def test_session_cache_answers_only_the_same_stamp_and_version() -> None:
+    now = [100.0]
+    cache = SessionCache(ttl=2.0, max_entries=2, clock=lambda: now[0])
+    user = UserCredentials(
+        id=uuid4(),
+        email="a@example.com",
+        password_hash="x",
+        is_active=True,
+        is_superuser=False,
+        token_version=3,
+    )
+    cache.put(user, (5, 5))
+    assert cache.get(user.id, 3, (5, 5)) is user
+    assert cache.get(user.id, 2, (5, 5)) is None  # another token version
+    assert cache.get(uuid4(), 3, (5, 5)) is None
+    assert cache.get(user.id, 3, (6, 5)) is None  # the read model moved...
+    assert cache.get(user.id, 3, (5, 5)) is None  # ...and the entry is gone
+    cache.put(user, (5, 5))
+    now[0] += 2.0
+    assert cache.get(user.id, 3, (5, 5)) is None  # expired
+    for n in range(3):
+        cache.put(replace(user, id=uuid4(), token_version=n), (5, 5))
+    assert len(cache) <= 2  # bounded: full means start over
