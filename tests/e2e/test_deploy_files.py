@@ -1,22 +1,59 @@
-"""docker-compose.yml and the Dockerfile, checked without a Docker engine."""
+"""docker-compose.yml, deploy/nginx.conf and the Dockerfile, checked without Docker.
+
+The compose file is validated against the compose specification and read for
+its structure; the proxy configuration is checked by nginx itself (``nginx -t``)
+and then served by a real nginx in front of two stand-in instances. nginx is
+required: CI installs it (``.ci/run``), so these tests fail, never skip, without it.
+"""
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+INSTANCES = ("app1", "app2")
+SECRETS = (
+    "ITEMHUB_SECRET_KEY",
+    "ITEMHUB_STORAGE_SECRET",
+    "ITEMHUB_FIRST_SUPERUSER_PASSWORD",
+)
+NGINX_START_TIMEOUT = 10.0
 
 
 def _compose() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
     return data
+
+
+def _services() -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = _compose()["services"]
+    return services
+
+
+def _command(service: dict[str, Any]) -> str:
+    command = service["command"]
+    return command if isinstance(command, str) else " ".join(command)
+
+
+# --- the compose file ------------------------------------------------------------
 
 
 def test_compose_file_is_valid_against_the_compose_specification() -> None:
@@ -36,6 +73,10 @@ def test_compose_file_is_valid_against_the_compose_specification() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_compose_runs_exactly_these_services() -> None:
+    assert set(_services()) == {"db", "redis", "migrate", *INSTANCES, "proxy"}
+
+
 def test_database_is_postgres_17_with_a_health_check_and_a_named_volume() -> None:
     compose = _compose()
     db = compose["services"]["db"]
@@ -45,28 +86,85 @@ def test_database_is_postgres_17_with_a_health_check_and_a_named_volume() -> Non
     assert volume in compose["volumes"]
 
 
-def test_app_waits_for_a_healthy_db_then_migrates_before_serving() -> None:
-    app = _compose()["services"]["app"]
-    assert app["build"] == "."
-    assert app["depends_on"]["db"]["condition"] == "service_healthy"
-    command = " ".join(app["command"])
-    assert command.index("itemhub migrate") < command.index("itemhub serve")
-    assert app["environment"]["ITEMHUB_AUTO_MIGRATE"] == "false"
-    assert app["environment"]["ITEMHUB_DATABASE_URL"].startswith(
-        "postgresql+psycopg://"
-    )
-    assert "healthcheck" in app
+def test_redis_is_version_7_with_a_health_check() -> None:
+    redis = _services()["redis"]
+    assert redis["image"].startswith("redis:7")
+    assert "ping" in " ".join(redis["healthcheck"]["test"])
+
+
+def test_migrate_runs_once_after_a_healthy_db() -> None:
+    migrate = _services()["migrate"]
+    assert migrate["build"] == "."
+    assert _command(migrate) == "itemhub migrate"
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
+
+
+def test_two_identical_instances_serve_after_migrate_with_healthy_db_and_redis() -> (
+    None
+):
+    services = _services()
+    first, second = (services[name] for name in INSTANCES)
+    assert first == second
+    assert _command(first) == "itemhub serve"
+    assert "itemhub migrate" not in _command(first)
+    assert first["image"] == services["migrate"]["image"]
+    assert first["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
+    env = first["environment"]
+    assert env["ITEMHUB_ENV"] == "prod"
+    assert env["ITEMHUB_HOST"] == "0.0.0.0"
+    assert env["ITEMHUB_PORT"] == "8080"
+    assert env["ITEMHUB_AUTO_MIGRATE"] == "false"
+    assert env["ITEMHUB_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert env["ITEMHUB_DATABASE_URL"].endswith("@db:5432/itemhub")
+    assert env["ITEMHUB_REDIS_URL"] == "redis://redis:6379/0"
+    # The instances are reached through the proxy only.
+    assert "ports" not in first
+    assert "/api/v1/health/ready" in " ".join(first["healthcheck"]["test"])
+
+
+def test_migrate_and_the_instances_share_database_and_secrets() -> None:
+    services = _services()
+    migrate_env = services["migrate"]["environment"]
+    for name in INSTANCES:
+        env = services[name]["environment"]
+        assert {k: env[k] for k in migrate_env} == migrate_env, name
+
+
+def test_every_long_running_service_has_a_health_check() -> None:
+    for name, service in _services().items():
+        if name == "migrate":
+            assert service["healthcheck"] == {"disable": True}
+            continue
+        check = service["healthcheck"]
+        assert check["test"][0] in {"CMD", "CMD-SHELL"}, name
+        assert check["retries"] >= 1, name
+        assert service["restart"] == "unless-stopped", name
+
+
+def test_proxy_is_nginx_with_the_config_mounted_and_the_only_published_port() -> None:
+    services = _services()
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("nginx:1.27")
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert proxy["ports"] == ["8080:80"]
+    for name in INSTANCES:
+        assert proxy["depends_on"][name]["condition"] == "service_healthy"
+    assert "/proxy-health" in " ".join(proxy["healthcheck"]["test"])
+    published = [name for name, service in services.items() if "ports" in service]
+    assert published == ["proxy"]
 
 
 def test_every_secret_must_be_supplied_and_none_is_written_in_the_file() -> None:
     text = COMPOSE.read_text()
-    env = _compose()["services"]["app"]["environment"]
-    for name in (
-        "ITEMHUB_SECRET_KEY",
-        "ITEMHUB_STORAGE_SECRET",
-        "ITEMHUB_FIRST_SUPERUSER_PASSWORD",
-    ):
-        assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", env[name]), name
+    for name in ("migrate", *INSTANCES):
+        env = _services()[name]["environment"]
+        for secret in SECRETS:
+            assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", env[secret]), (name, secret)
     assert "${POSTGRES_PASSWORD:?" in text
     assert "changethis" not in text
 
@@ -77,3 +175,241 @@ def test_dockerfile_installs_the_package_and_serves_as_a_non_root_user() -> None
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
     assert 'CMD ["itemhub", "serve"]' in dockerfile
     assert "HEALTHCHECK" in dockerfile
+
+
+# --- the nginx configuration -------------------------------------------------------
+
+
+def _location(conf: str, path: str) -> str:
+    """The body of ``location <path> {...}`` (exact-match ``=`` allowed)."""
+    found = re.search(
+        r"location\s+(?:=\s+)?" + re.escape(path) + r"\s*\{([^}]*)\}", conf
+    )
+    assert found is not None, f"no location {path}"
+    return found.group(1)
+
+
+def test_nginx_routes_on_a_proxy_set_cookie_to_both_instances() -> None:
+    conf = NGINX_CONF.read_text()
+    upstream = re.search(r"upstream\s+itemhub\s*\{([^}]*)\}", conf)
+    assert upstream is not None
+    body = upstream.group(1)
+    assert re.findall(r"^\s*server\s+(\S+)", body, re.M) == ["app1:8080", "app2:8080"]
+    assert re.search(r"^\s*hash\s+\$route_key\s+consistent;", body, re.M)
+    # A first visit has no session cookie yet: hashing on it breaks the socket.
+    assert "$cookie_session" not in conf
+    assert re.search(r"map\s+\$cookie_ih_route\s+\$route_key", conf)
+    assert re.search(r"add_header\s+Set-Cookie\s+\$route_cookie\s+always;", conf)
+
+
+def test_nginx_upgrades_websockets_and_does_not_buffer_the_event_stream() -> None:
+    conf = NGINX_CONF.read_text()
+    assert re.search(r"proxy_set_header\s+Upgrade\s+\$http_upgrade;", conf)
+    assert re.search(r"proxy_set_header\s+Connection\s+\$connection_upgrade;", conf)
+    assert re.search(r"proxy_http_version\s+1\.1;", conf)
+    socket_io = _location(conf, "/_nicegui_ws/")
+    assert re.search(r"proxy_read_timeout\s+1h;", socket_io)
+    stream = _location(conf, "/api/v1/events/stream")
+    assert re.search(r"proxy_buffering\s+off;", stream)
+    assert re.search(r"proxy_read_timeout\s+1h;", stream)
+    for body in (socket_io, stream, _location(conf, "/")):
+        assert "proxy_pass http://itemhub;" in body
+        # A location with its own proxy_set_header would drop the server's.
+        assert "proxy_set_header" not in body
+
+
+def _nginx() -> str:
+    """The nginx binary (Debian puts it in /usr/sbin, off a user's PATH)."""
+    found = shutil.which("nginx") or shutil.which(
+        "nginx", path="/usr/sbin:/usr/local/sbin:/usr/local/nginx/sbin"
+    )
+    if found is None:
+        pytest.fail("nginx is required: apt-get install nginx-light (see .ci/run)")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _local_copy(directory: Path, listen: int, upstreams: dict[str, int]) -> Path:
+    """deploy/nginx.conf with loopback upstreams, port and temp paths (no root)."""
+    conf = NGINX_CONF.read_text()
+    for name, port in upstreams.items():
+        conf, n = re.subn(rf"server\s+{name}:8080\b", f"server 127.0.0.1:{port}", conf)
+        assert n == 1, name
+    conf, n = re.subn(r"listen\s+80\b", f"listen 127.0.0.1:{listen}", conf)
+    assert n == 1
+    # The container logs to its stdout; here a file the test user can open.
+    conf, n = re.subn(
+        r"access_log\s+/dev/stdout;", f"access_log {directory / 'access.log'};", conf
+    )
+    assert n == 1
+    temp = "".join(
+        f"    {kind}_temp_path {directory / kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = conf.replace("http {\n", "http {\n" + temp, 1)
+    path = directory / "nginx.conf"
+    path.write_text(conf)
+    return path
+
+
+def _nginx_args(path: Path) -> list[str]:
+    directory = path.parent
+    return [
+        _nginx(),
+        "-p",
+        str(directory),
+        "-c",
+        str(path),
+        "-g",
+        f"pid {directory / 'nginx.pid'}; daemon off;",
+    ]
+
+
+def test_nginx_accepts_the_config(tmp_path: Path) -> None:
+    # nginx -t resolves upstream names: app1/app2 exist only in compose's network.
+    path = _local_copy(tmp_path, 8080, {"app1": 18081, "app2": 18082})
+    result = subprocess.run(
+        [*_nginx_args(path), "-t"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+class _Instance(BaseHTTPRequestHandler):
+    """A stand-in app instance: answers with its name and the headers it got."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = json.dumps(
+            {
+                "instance": self.server.name,  # type: ignore[attr-defined]
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def _instances() -> Iterator[dict[str, int]]:
+    servers = []
+    for name in INSTANCES:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Instance)
+        server.daemon_threads = True
+        server.name = name  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    try:
+        yield {
+            name: s.server_address[1]
+            for name, s in zip(INSTANCES, servers, strict=True)
+        }
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+@contextmanager
+def _running_nginx(path: Path, port: int) -> Iterator[None]:
+    proc = subprocess.Popen(
+        _nginx_args(path),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + NGINX_START_TIMEOUT
+        while True:  # until nginx listens (or gives up)
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "nginx did not start listening"
+                time.sleep(0.02)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def _get(
+    port: int, path: str, headers: dict[str, str] | None = None
+) -> tuple[http.client.HTTPResponse, dict[str, Any]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        content = response.read()
+        json_body = response.getheader("Content-Type") == "application/json"
+        body: dict[str, Any] = json.loads(content) if json_body else {}
+        return response, body
+    finally:
+        conn.close()
+
+
+def test_nginx_serves_sticky_routes_and_passes_websocket_upgrades(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    with _instances() as upstreams:
+        path = _local_copy(tmp_path, port, upstreams)
+        with _running_nginx(path, port):
+            # A first visit gets a route cookie; with it, every request (the
+            # page, then its socket) goes to the same instance.
+            first, page = _get(port, "/")
+            assert first.status == 200
+            cookie = first.getheader("Set-Cookie") or ""
+            found = re.fullmatch(
+                r"ih_route=(\w+); Path=/; HttpOnly; SameSite=Lax", cookie
+            )
+            assert found is not None, cookie
+            route = {"Cookie": f"ih_route={found.group(1)}"}
+            for _ in range(10):
+                again, body = _get(port, "/board", route)
+                assert body["instance"] == page["instance"]
+                assert again.getheader("Set-Cookie") is None  # set once only
+            # Different browsers spread over both instances.
+            seen = {
+                _get(port, "/", {"Cookie": f"ih_route=browser{n}"})[1]["instance"]
+                for n in range(40)
+            }
+            assert seen == set(INSTANCES)
+            # The upgrade reaches the instance; plain requests keep connections.
+            _, upgraded = _get(
+                port,
+                "/_nicegui_ws/socket.io/?EIO=4&transport=websocket",
+                {**route, "Upgrade": "websocket", "Connection": "Upgrade"},
+            )
+            assert upgraded["instance"] == page["instance"]
+            assert upgraded["headers"]["upgrade"] == "websocket"
+            assert upgraded["headers"]["connection"] == "upgrade"
+            _, plain = _get(port, "/api/v1/items", {"X-Forwarded-For": "10.1.2.3"})
+            assert "upgrade" not in plain["headers"]
+            assert "connection" not in plain["headers"]
+            forwarded = plain["headers"]["x-forwarded-for"]
+            assert forwarded.startswith("10.1.2.3, 127.0.0.1")
+            assert plain["headers"]["x-forwarded-proto"] == "http"
+            health, _ = _get(port, "/proxy-health")
+            assert health.status == 200
