@@ -13,6 +13,7 @@ from pathlib import Path
 from uuid import uuid5
 
 import psycopg
+from limits.storage import RedisStorage
 
 from itemhub.auth import Authenticator, LoginGuard
 from itemhub.commands import (
@@ -157,7 +158,15 @@ class Hub:
             auth=Authenticator(
                 read=read,
                 hasher=hasher,
-                guard=LoginGuard.create(settings.login_rate_limit),
+                # Behind a proxy, failures on every instance count together.
+                guard=LoginGuard.create(
+                    settings.login_rate_limit,
+                    storage=(
+                        RedisStorage(settings.redis_url.get_secret_value())
+                        if settings.redis_url is not None
+                        else None
+                    ),
+                ),
             ),
             idempotency=IdempotencyStore(store),
             audit=AuditLog(store.reader, store.tables),

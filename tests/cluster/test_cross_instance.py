@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -206,3 +207,23 @@ async def test_presence_shows_the_viewers_of_every_instance(
             await expect(pages[0].locator("[data-testid^=viewer-]")).to_have_count(1)
         finally:
             await browser.close()
+
+
+def test_failed_logins_on_every_instance_count_together(
+    start_instance: Callable[..., Server],
+) -> None:
+    a = start_instance(ITEMHUB_LOGIN_RATE_LIMIT="3/minute")
+    b = start_instance(ITEMHUB_LOGIN_RATE_LIMIT="3/minute")
+    email = f"nobody-{uuid4().hex[:8]}@example.com"
+
+    def attempt(server: Server) -> httpx.Response:
+        return httpx.post(
+            f"{server.url}{API}/login/access-token",
+            data={"username": email, "password": "wrong-password"},
+            timeout=10,
+        )
+
+    assert [attempt(s).status_code for s in (a, b, a)] == [401, 401, 401]
+    throttled = attempt(b)
+    assert throttled.status_code == 429, throttled.text
+    assert int(throttled.headers["Retry-After"]) > 0
