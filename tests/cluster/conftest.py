@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import redis
 
@@ -75,15 +81,15 @@ def migrated(postgres_url: str, tmp_path: Path, request: pytest.FixtureRequest) 
     return postgres_url
 
 
-@pytest.fixture
-def start_instance(migrated: str, tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Start instances of the cluster; every one still running is stopped after."""
+@contextlib.contextmanager
+def instances(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """A starter of instances on ``database_url``; all are stopped on exit."""
     started: list[Server] = []
 
     def start(**extra: str) -> Server:
         cwd = tmp_path / f"instance-{uuid.uuid4().hex[:6]}"
         cwd.mkdir()
-        server = Server(cwd, **cluster_env(migrated, **extra))
+        server = Server(cwd, **cluster_env(database_url, **extra))
         started.append(server)
         server.wait_healthy()
         return server
@@ -92,8 +98,202 @@ def start_instance(migrated: str, tmp_path: Path) -> Iterator[Callable[..., Serv
         yield start
     finally:
         for server in started:
-            if server.proc.poll() is None:
-                server.stop()
+            # Also for one that exited (killed by a test): closes its pipe.
+            server.stop()
+
+
+@pytest.fixture
+def start_instance(migrated: str, tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start instances of the cluster; every one still running is stopped after."""
+    with instances(migrated, tmp_path) as start:
+        yield start
+
+
+# --- a private PostgreSQL server, for tests that stop and restart it -------------
+
+PG_BIN = Path(os.environ.get("ITEMHUB_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+PG_OS_USER = "postgres"
+PG_TIMEOUT = 60
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster on a free loopback port (stop it!).
+
+    Run as the ``postgres`` OS user when this process is root (PostgreSQL
+    refuses to run as root), else as the current user.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.logfile = root / "postgres.log"
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/itemhub"
+
+    def _run(self, program: str, *args: str) -> subprocess.CompletedProcess[str]:
+        as_user = ["runuser", "-u", PG_OS_USER, "--"] if os.geteuid() == 0 else []
+        return subprocess.run(
+            [*as_user, str(PG_BIN / program), *args],
+            capture_output=True,
+            text=True,
+            timeout=PG_TIMEOUT + 30,
+            check=False,
+        )
+
+    def _check(self, done: subprocess.CompletedProcess[str], what: str) -> None:
+        if done.returncode != 0:
+            pytest.fail(
+                f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n"
+                f"{self.log_tail()}"
+            )
+
+    def init(self) -> None:
+        """initdb, trust authentication for the ``postgres`` role."""
+        self._check(
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "--no-instructions",
+            ),
+            "initdb",
+        )
+
+    def start(self) -> None:
+        """Start the server; return once it accepts connections."""
+        # Otherwise PostgreSQL's defaults (max_connections = 100).
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        self._check(
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.logfile),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                str(PG_TIMEOUT),
+                "start",
+            ),
+            "pg_ctl start",
+        )
+
+    def stop_immediately(self) -> None:
+        """``pg_ctl -m immediate stop``: every backend dies, no checkpoint."""
+        self._check(
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"),
+            "pg_ctl stop",
+        )
+
+    def running(self) -> bool:
+        """True while the postmaster runs."""
+        return self._run("pg_ctl", "-D", str(self.data), "status").returncode == 0
+
+    def create_database(self) -> None:
+        """The ``itemhub`` database the URL names."""
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user="postgres",
+            dbname="postgres",
+            autocommit=True,
+        ) as conn:
+            conn.execute("CREATE DATABASE itemhub")
+
+    def connections(self) -> int:
+        """Client connections to the ``itemhub`` database now."""
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres"
+        ) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'itemhub'"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The end of the server's log."""
+        try:
+            text = self.logfile.read_text(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "".join(text.splitlines(keepends=True)[-lines:])
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A running private PostgreSQL server with an empty ``itemhub`` database.
+
+    Always stopped (immediately) and removed afterwards, whatever the test did
+    to it. Never the shared server: other tests use that one.
+    """
+    for program in ("initdb", "pg_ctl"):
+        if not (PG_BIN / program).exists():
+            pytest.fail(f"{PG_BIN / program} is required (postgresql-15)")
+    # Short, under /tmp: the Unix socket path must stay below ~100 bytes.
+    root = Path(tempfile.mkdtemp(prefix="itemhub-pg-"))
+    try:
+        if os.geteuid() == 0:
+            shutil.chown(root, PG_OS_USER, PG_OS_USER)
+        server = PrivatePostgres(root)
+        server.init()
+        server.start()
+        try:
+            server.create_database()
+            yield server
+        finally:
+            if server.running():
+                server.stop_immediately()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def start_private_instance(
+    private_postgres: PrivatePostgres,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Callable[..., Server]]:
+    """Like ``start_instance``, on the private server (migrated once)."""
+    request.getfixturevalue("redis_available")
+    run_cli(tmp_path, cluster_env(private_postgres.url), "migrate")
+    with instances(private_postgres.url, tmp_path) as start:
+        yield start
+
+
+@pytest.fixture
+def report(
+    request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Callable[[str], None]]:
+    """Figures a test reports: shown on the terminal (even when it fails)."""
+    lines: list[str] = []
+
+    def add(line: str) -> None:
+        lines.append(line)
+        request.node.user_properties.append(("report", line))
+
+    try:
+        yield add
+    finally:
+        if lines:
+            with capsys.disabled():
+                name = request.node.name
+                sys.stdout.write("\n" + "".join(f"[{name}] {line}\n" for line in lines))
+                sys.stdout.flush()
 
 
 def token(

@@ -18,9 +18,7 @@ async def read_liveness(hub: HubDep) -> Liveness:
         status="ok",
         version=__version__,
         uptime_seconds=round(hub.uptime, 3),
-        workers={s.name: s.state for s in hub.read_side.status()}
-        if hub.running
-        else {},
+        workers=hub.read_side.states() if hub.running else {},
     )
 
 
