@@ -24,6 +24,7 @@ from itemhub.commands import (
     NotFound,
     ReadModelUnavailable,
 )
+from itemhub.projections.store import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("itemhub.api")
 
@@ -87,6 +88,31 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 403:
             await _record_denial(request, str(exc.detail))
         return await http_exception_handler(request, exc)
+
+    async def on_database_unavailable(request: Request, exc: Exception) -> Response:
+        # An outage, not a bug: one line (no traceback), and ask for a retry.
+        request_id = getattr(request.state, "request_id", "-")
+        log.warning(
+            "request %s %s %s: database unavailable: %s",
+            request_id,
+            request.method,
+            request.url.path,
+            (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200],
+        )
+        return JSONResponse(
+            status_code=503,
+            content={
+                "detail": "The database is unavailable; retry shortly "
+                "(with the same Idempotency-Key for a command)",
+                "request_id": request_id,
+            },
+            headers={"Retry-After": "1"},
+        )
+
+    # Handlers for specific classes run inside the app (Starlette re-raises
+    # what the catch-all handler below answers, to log it as a crash).
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, on_database_unavailable)
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,50 @@
+"""A read-model database that cannot answer gives 503 + Retry-After, not a crash."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from itemhub.runtime import Hub
+from tests.e2e.api_helpers import API, api_client, new_account
+
+
+def _unreachable_url(hub: Hub, tmp_path: Path) -> str:
+    if hub.store.is_sqlite:
+        # A file in a directory that does not exist: SQLite cannot open it.
+        return f"sqlite:///{tmp_path / 'missing' / 'read.db'}"
+    # Nothing listens on port 1 of the loopback: connection refused.
+    return "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2"
+
+
+async def test_reads_during_an_outage_get_503_with_retry_after(
+    hub: Hub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with api_client(hub) as client:
+        alice = await new_account(client, hub, prefix="alice")
+        working = hub.read.engine
+        hub.read.engine = create_engine(_unreachable_url(hub, tmp_path))
+        try:
+            with caplog.at_level(logging.WARNING, logger="itemhub.api"):
+                response = await client.get(f"{API}/items", headers=alice.auth)
+        finally:
+            hub.read.engine.dispose()
+            hub.read.engine = working
+
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "1"
+        body = response.json()
+        assert "database is unavailable" in body["detail"]
+        assert body["request_id"] == response.headers["X-Request-ID"]
+        # Logged as one warning line with the request id, not as a crash.
+        records = [r for r in caplog.records if r.name == "itemhub.api"]
+        assert [r.levelno for r in records] == [logging.WARNING]
+        assert body["request_id"] in records[0].getMessage()
+        assert records[0].exc_info is None
+
+        # Back to normal once the database answers again.
+        again = await client.get(f"{API}/items", headers=alice.auth)
+        assert again.status_code == 200
