@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
 from nicegui import ui
 from nicegui.testing import User
 
@@ -23,7 +24,13 @@ from itemhub.commands import (
 )
 from itemhub.runtime import Hub
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
-from tests.e2e.ui_helpers import RETRIES, click_card, column_cards, login
+from tests.e2e.ui_helpers import (
+    RETRIES,
+    click_card,
+    column_cards,
+    login,
+    route_navigation,
+)
 from tests.e2e.ui_helpers import card as card_view
 
 ALICE = ("alice@example.com", "alice-password")
@@ -80,10 +87,11 @@ async def test_a_wrong_password_is_refused_with_a_notification(
 
 
 async def test_two_users_see_each_others_changes_live(
-    app_env: Path, create_user: Callable[[], User]
+    app_env: Path, create_user: Callable[[], User], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     del app_env
     alice, admin = create_user(), create_user()
+    route_navigation(monkeypatch, alice, admin)
     await _register(*ALICE)
     await login(alice, *ALICE)
     await login(admin, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -199,10 +207,11 @@ async def test_a_demoted_superuser_cannot_act_on_others_items(
 
 
 async def test_presence_shows_everyone_viewing_the_board(
-    app_env: Path, create_user: Callable[[], User]
+    app_env: Path, create_user: Callable[[], User], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     del app_env
     alice, admin = create_user(), create_user()
+    route_navigation(monkeypatch, alice, admin)
     await _register(*ALICE)
     await login(admin, ADMIN_EMAIL, ADMIN_PASSWORD)
     await login(alice, *ALICE)
@@ -280,10 +289,11 @@ async def test_each_card_is_one_element_and_changes_in_place(
 
 
 async def test_another_tab_of_someone_already_here_leaves_presence_alone(
-    app_env: Path, create_user: Callable[[], User]
+    app_env: Path, create_user: Callable[[], User], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     del app_env
     first, second, alice = create_user(), create_user(), create_user()
+    route_navigation(monkeypatch, first, second, alice)
     await _register(*ALICE)
     await login(first, ADMIN_EMAIL, ADMIN_PASSWORD)
     await first.should_see(marker="viewer-Administrator", retries=RETRIES)

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
+import pytest
+from nicegui import context
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
+from nicegui.testing.user_navigate import UserNavigate
 
 from itemhub.ui.components.board import OPEN_CARD, CardView
 
 RETRIES = 50  # should_see polls every 0.1 s; logins hash with Argon2
+
+
+def route_navigation(monkeypatch: pytest.MonkeyPatch, *users: User) -> None:
+    """Deliver ``ui.navigate`` to the simulated user whose page navigates.
+
+    NiceGUI's ``User`` rebinds the global ``ui.navigate`` to itself on every
+    attribute access, and the outbox hook of every simulated page touches its
+    user, so with several users a login's redirect can reach another one (a
+    flaky test: about 1 in 10 runs of two logins).
+    """
+    original: Callable[..., Any] = UserNavigate.to
+
+    def to(self: UserNavigate, target: Any, new_tab: bool = False) -> None:
+        here = context.client
+        owner = next((u for u in users if u.client is here), self.user)
+        original(owner.navigate, target, new_tab)
+
+    monkeypatch.setattr(UserNavigate, "to", to)
 
 
 async def login(user: User, email: str, password: str) -> None:

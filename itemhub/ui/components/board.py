@@ -108,7 +108,7 @@ class CardFaces:
         face = CardFace(
             card=card,
             snippet=snippet(card.description),
-            created=created.isoformat(),
+            created=created.isoformat(timespec="milliseconds"),
             initials=initials(card.owner_name),
             item=known.item if known is not None else str(card.id),
             test_id=known.test_id if known is not None else f"card-{card.id}",
