@@ -15,10 +15,11 @@ NiceGUI sessions in Redis). Then:
   instances; one command every 100 ms through the first instance; latency from
   just before the POST until each stream has the event (p50/p99 over all
   streams and commands).
-* **cross-instance push** (two instances only): from the event's own timestamp
-  (taken when the command's events were created, before the save) to its
-  arrival on a stream of the *other* instance and, for comparison, of the same
-  instance (one clock: every process runs on this machine).
+* **push**: one stream per instance and nothing else running; from the
+  event's own timestamp (taken when the command's events were created, before
+  the save) to its arrival on the stream of the instance that took the command
+  ("same") and, with two instances, of the *other* one (one clock: every
+  process runs on this machine).
 
 Writes ``bench/results/cluster.md``.
 """
@@ -178,9 +179,16 @@ async def _drive(
 
 
 async def _streams(
-    layout: Layout, servers: list[Server], token: str, streams: int, commands: int
+    layout: Layout,
+    servers: list[Server],
+    token: str,
+    streams: int,
+    commands: int,
+    *,
+    push: bool = False,
 ) -> None:
-    """Fan-out and push latency over SSE streams spread across the instances."""
+    """Fan-out latency over SSE streams spread across the instances (with
+    ``push``: one stream per instance, timed from each event's timestamp)."""
     headers = {"Authorization": f"Bearer {token}"}
     sent: dict[str, float] = {}
     arrived: list[tuple[int, str, float]] = []  # (instance, item id, wall time)
@@ -212,7 +220,7 @@ async def _streams(
                     arrived.append((i % len(servers), body["target_id"], now))
                     occurred = dt.datetime.fromisoformat(body["occurred_at"])
                     push_ms = (now - occurred.timestamp()) * 1000
-                    if i < len(servers):  # one stream per instance is timed
+                    if push:  # one quiet stream per instance: push latency
                         same = i % len(servers) == 0
                         (layout.push_same if same else layout.push_other).append(
                             push_ms
@@ -244,9 +252,10 @@ async def _streams(
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    layout.fanout = [(t - sent[item]) * 1000 for _, item, t in arrived if item in sent]
-    missing = len(sent) * streams - len(layout.fanout)
-    layout.errors += max(missing, 0)
+    got = [(t - sent[item]) * 1000 for _, item, t in arrived if item in sent]
+    layout.errors += max(len(sent) * streams - len(got), 0)
+    if not push:
+        layout.fanout = got
 
 
 def run_layout(n: int, args: argparse.Namespace, console: Console) -> Layout:
@@ -268,6 +277,8 @@ def run_layout(n: int, args: argparse.Namespace, console: Console) -> Layout:
         layout.read_p50, layout.read_p99 = percentile(lat, 50), percentile(lat, 99)
         console.print("fan-out…")
         asyncio.run(_streams(layout, servers, token, args.streams, args.commands))
+        console.print("push…")
+        asyncio.run(_streams(layout, servers, token, n, args.commands, push=True))
     return layout
 
 

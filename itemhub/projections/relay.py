@@ -152,7 +152,7 @@ class OutboxRelay:
             if announced:
                 # Push first, then move the positions: a command answered after
                 # its position was reached finds its deltas already on the feed.
-                self._push()
+                self._push({name for name, _ in announced})
                 for name, position in announced:
                     self.positions.advance(name, position)
             if time.monotonic() - last_poll >= POLL_SECONDS:
@@ -174,10 +174,17 @@ class OutboxRelay:
         for row in tracked:
             self.positions.reset(row.name, row.position, row.error)
 
-    def _push(self) -> None:
+    def _push(self, only: set[str] | None = None) -> None:
         assert self.cursors is not None
+        cursors = {
+            name: at
+            for name, at in self.cursors.items()
+            if only is None or name in only
+        }
+        if not cursors:
+            return
         with self.store.reader.connect() as conn:
-            rows = outbox.rows_after(conn, self.cursors)
+            rows = outbox.rows_after(conn, cursors)
         for projection, position, deltas in rows:
             self.cursors[projection] = position
             if self.feed is not None:
