@@ -37,6 +37,8 @@ bench: install
 	$(PY) -m bench.run
 	$(PY) -m bench.audit
 	$(PY) -m bench.api_load
+	$(PY) -m bench.fanout
+	$(PY) -m bench.cluster
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
