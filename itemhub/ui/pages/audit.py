@@ -12,7 +12,7 @@ from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
-from nicegui import app, run, ui
+from nicegui import app, ui
 
 from itemhub.projections import ActivityAdded, ActivityEntry, Delta
 from itemhub.projections.audit import AuditFilter
@@ -22,7 +22,7 @@ from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
-from itemhub.ui.session import login_redirect, session_user
+from itemhub.ui.session import in_thread, login_redirect, session_user
 
 FILTER_KEYS = ("actor", "action", "item", "user", "since", "until", "q")
 PAGE = 50
@@ -135,7 +135,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await run.io_bound(hub.read.user, user.id)
+        me = await in_thread(hub.read.user, user.id)
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may see the audit trail.")
         with frame("Audit", me):
@@ -171,9 +171,9 @@ class AuditView:
 
     async def build(self) -> None:
         """Lay out the page and load the first page of events."""
-        people = await run.io_bound(self.hub.read.users, limit=200)
+        people = await in_thread(self.hub.read.users, limit=200)
         names = {str(u.id): u.display_name for u in (people.data if people else [])}
-        report = await run.io_bound(verify_chain, self.hub.app, self.hub.store)
+        report = await in_thread(verify_chain, self.hub.app, self.hub.store)
         with ui.row().classes("w-full items-center gap-2"):
             if report is not None and report.intact:
                 ui.badge(
@@ -249,7 +249,7 @@ class AuditView:
             ).props("flat")
 
     async def _chart(self) -> None:
-        stats = await run.io_bound(self.hub.audit.stats, self.filter, "hour")
+        stats = await in_thread(self.hub.audit.stats, self.filter, "hour")
         buckets = sorted({b for b, _, _ in stats or []})
         actions = sorted({a for _, a, _ in stats or []})
         series: list[dict[str, Any]] = [
@@ -279,7 +279,7 @@ class AuditView:
     async def load_older(self) -> None:
         """Append the next page of older events."""
         paged = dataclasses.replace(self.filter, before=self.oldest)
-        page = await run.io_bound(self.hub.audit.page, paged, PAGE)
+        page = await in_thread(self.hub.audit.page, paged, PAGE)
         if page is None or self.rows is None:
             return
         with self.rows:
@@ -329,7 +329,7 @@ class AuditView:
         return row
 
     async def _security(self) -> None:
-        entries = await run.io_bound(self.hub.security.recent, limit=200)
+        entries = await in_thread(self.hub.security.recent, limit=200)
         rows = [
             {
                 "time": e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),

@@ -7,13 +7,19 @@ from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import run, ui
+from nicegui import ui
 
 from itemhub.commands import DomainError, RevertItem
 from itemhub.projections.history import ItemVersion, item_history
 from itemhub.runtime import Hub
 from itemhub.ui.frame import frame
-from itemhub.ui.session import login_redirect, session_user, still_logged_in, ui_context
+from itemhub.ui.session import (
+    in_thread,
+    login_redirect,
+    session_user,
+    still_logged_in,
+    ui_context,
+)
 
 
 def register(hub: Hub) -> None:
@@ -26,14 +32,14 @@ def register(hub: Hub) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await run.io_bound(hub.read.user, user.id)
+        me = await in_thread(hub.read.user, user.id)
         with frame("History", me):
             try:
                 parsed = UUID(item_id)
             except ValueError:
                 ui.label("No such item.").mark("not-found")
                 return None
-            versions = await run.io_bound(item_history, hub.app, parsed) or []
+            versions = await in_thread(item_history, hub.app, parsed) or []
             owner = versions[-1].state["owner_id"] if versions else None
             if not versions or (owner != user.id and not user.is_superuser):
                 ui.label("No such item.").mark("not-found")
@@ -53,7 +59,7 @@ def register(hub: Hub) -> None:
                 if not await still_logged_in(hub, user):
                     return
                 try:
-                    await run.io_bound(
+                    await in_thread(
                         hub.bus.handle,
                         RevertItem(
                             item_id=parsed,

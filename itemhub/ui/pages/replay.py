@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import Response
-from nicegui import run, ui
+from nicegui import ui
 
 from itemhub.events import Item
 from itemhub.projections.audit import AuditFilter
@@ -19,7 +19,7 @@ from itemhub.projections.replay import rebuild
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
-from itemhub.ui.session import login_redirect, session_user
+from itemhub.ui.session import in_thread, login_redirect, session_user
 
 MAX_EVENTS = 500
 
@@ -37,7 +37,7 @@ def register(hub: Hub) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await run.io_bound(hub.read.user, user.id)
+        me = await in_thread(hub.read.user, user.id)
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may replay history.")
         with frame("Replay", me):
@@ -62,7 +62,7 @@ async def _projections_panel(hub: Hub) -> None:
     )
 
     async def refresh() -> None:
-        statuses = await run.io_bound(hub.status)
+        statuses = await in_thread(hub.status)
         table.rows = [
             {
                 "name": s.name,
@@ -97,7 +97,7 @@ async def _projections_panel(hub: Hub) -> None:
             progress.update(running=True, done=0, total=0, message="")
             button.disable()
             try:
-                result = await run.io_bound(
+                result = await in_thread(
                     rebuild, hub.app, hub.store, choice.value, report
                 )
                 if result is not None:
@@ -151,19 +151,17 @@ async def _stepper(
         except ValueError:
             ui.label("Not a correlation id.").classes("text-negative")
             return
-        entries = await run.io_bound(
+        entries = await in_thread(
             lambda: list(hub.audit.iterate(AuditFilter(correlation_id=cid)))
         )
         for entry in entries or []:
-            found = await run.io_bound(
+            found = await in_thread(
                 logged_events, hub.app, entry.position, entry.position, 1
             )
             events += found or []
     elif first is not None:
         stop = last if last is not None else first
-        events = (
-            await run.io_bound(logged_events, hub.app, first, stop, MAX_EVENTS) or []
-        )
+        events = await in_thread(logged_events, hub.app, first, stop, MAX_EVENTS) or []
     if not events:
         ui.label("No events loaded.").classes("text-grey-7")
         return
@@ -184,10 +182,8 @@ async def _stepper(
         if isinstance(event.event, Item.Event):
             version = event.event.originator_version
             item_id = event.event.originator_id
-            before = await run.io_bound(
-                item_as_of, hub.app, item_id, version=version - 1
-            )
-            after = await run.io_bound(item_as_of, hub.app, item_id, version=version)
+            before = await in_thread(item_as_of, hub.app, item_id, version=version - 1)
+            after = await in_thread(item_as_of, hub.app, item_id, version=version)
         with detail:
             ui.label(event.topic).classes("font-mono")
             ui.code(

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 
 from fastapi import Request
 from fastapi.responses import Response
-from nicegui import background_tasks, run, ui
+from nicegui import background_tasks, ui
 
 from itemhub.projections import Delta, ItemChanged, ItemRemoved, ProjectionStatus
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
-from itemhub.ui.session import login_redirect, session_user
+from itemhub.ui.session import in_thread, login_redirect, session_user
 
 
 def register(hub: Hub, live: LiveFeed) -> None:
@@ -24,7 +24,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await run.io_bound(hub.read.user, user.id)
+        me = await in_thread(hub.read.user, user.id)
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may see the status page.")
         with frame("Status", me):
@@ -37,8 +37,8 @@ def register(hub: Hub, live: LiveFeed) -> None:
             status = ui.column().classes("gap-1")
 
         async def refresh() -> None:
-            counts = await run.io_bound(hub.read.column_counts)
-            statuses = await run.io_bound(hub.status)
+            counts = await in_thread(hub.read.column_counts)
+            statuses = await in_thread(hub.status)
             if counts is None or statuses is None:  # cancelled at shutdown
                 return
             for column, label in counters.items():

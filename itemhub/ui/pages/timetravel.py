@@ -6,14 +6,14 @@ import datetime as dt
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import run, ui
+from nicegui import ui
 
 from itemhub.projections.checkpoints import BoardCheckpoints
 from itemhub.projections.history import board_as_of
 from itemhub.runtime import Hub
 from itemhub.ui.components.board import initials, slug
 from itemhub.ui.frame import frame
-from itemhub.ui.session import login_redirect, session_user
+from itemhub.ui.session import in_thread, login_redirect, session_user
 
 
 def register(hub: Hub) -> None:
@@ -26,8 +26,8 @@ def register(hub: Hub) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await run.io_bound(hub.read.user, user.id)
-        head = await run.io_bound(hub.audit.head) or 0
+        me = await in_thread(hub.read.user, user.id)
+        head = await in_thread(hub.audit.head) or 0
         error = None
         if at:
             try:
@@ -35,9 +35,9 @@ def register(hub: Hub) -> None:
             except ValueError:
                 error = f"not a date and time: {at!r}"
             else:
-                position = await run.io_bound(hub.audit.position_at, moment)
+                position = await in_thread(hub.audit.position_at, moment)
         target = head if position is None else max(0, min(position, head))
-        board = await run.io_bound(
+        board = await in_thread(
             board_as_of,
             hub.app,
             target,
@@ -59,7 +59,7 @@ def register(hub: Hub) -> None:
                 with ui.row().classes("w-full items-center gap-2"):
 
                     async def step(later: bool) -> None:
-                        found = await run.io_bound(
+                        found = await in_thread(
                             hub.audit.neighbour, target, later=later
                         )
                         if found is not None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from fastapi import Request
 from fastapi.responses import Response
-from nicegui import run, ui
+from nicegui import ui
 
 from itemhub.commands import (
     Command,
@@ -23,7 +23,13 @@ from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
-from itemhub.ui.session import login_redirect, session_user, still_logged_in, ui_context
+from itemhub.ui.session import (
+    in_thread,
+    login_redirect,
+    session_user,
+    still_logged_in,
+    ui_context,
+)
 
 
 def register(hub: Hub, live: LiveFeed) -> None:
@@ -34,7 +40,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await run.io_bound(hub.read.user, user.id)
+        me = await in_thread(hub.read.user, user.id)
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may manage users.")
         with frame("Users", me):
@@ -87,7 +93,7 @@ class UserAdmin:
 
     async def reload(self) -> None:
         """Re-read the (small) list of users."""
-        page = await run.io_bound(self.hub.read.users, limit=200)
+        page = await in_thread(self.hub.read.users, limit=200)
         if page is None or self.table is None:
             return
         self.table.clear()
@@ -133,7 +139,7 @@ class UserAdmin:
         if not await still_logged_in(self.hub, self.user):
             return False
         try:
-            await run.io_bound(self.hub.bus.handle, command, ui_context(self.user))
+            await in_thread(self.hub.bus.handle, command, ui_context(self.user))
         except DomainError as exc:
             ui.notify(str(exc), type="negative")
             return False
