@@ -73,7 +73,7 @@ def store_env(target: DatabaseTarget, *, create_table: bool) -> dict[str, str]:
             "POSTGRES_MAX_OVERFLOW": "4",
             "POSTGRES_PRE_PING": "y",
             # The wait for a pooled connection; eventsourcing retries each call
-            # 10 times, so a database outage blocks a call ~10 × this long.
+            # 10 times, so a database outage blocks a call about 10 times this long.
             "POSTGRES_CONNECT_TIMEOUT": "2",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "APPLICATION_RECORDER_TOPIC": PG_RECORDER_TOPIC,
