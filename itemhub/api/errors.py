@@ -6,6 +6,7 @@ import logging
 import uuid
 from typing import Any
 
+import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
@@ -29,6 +30,10 @@ from itemhub.projections.store import DATABASE_UNAVAILABLE
 log = logging.getLogger("itemhub.api")
 
 MAX_BODY_BYTES = 1024 * 1024
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 REQUEST_ID_HEADER = "X-Request-ID"
 
 _STATUS: dict[type[DomainError], int] = {
@@ -89,20 +94,23 @@ def install_error_handlers(app: FastAPI) -> None:
             await _record_denial(request, str(exc.detail))
         return await http_exception_handler(request, exc)
 
-    async def on_database_unavailable(request: Request, exc: Exception) -> Response:
+    async def on_store_unavailable(request: Request, exc: Exception) -> Response:
         # An outage, not a bug: one line (no traceback), and ask for a retry.
         request_id = getattr(request.state, "request_id", "-")
+        store = "database" if isinstance(exc, DATABASE_UNAVAILABLE) else "Redis"
         log.warning(
-            "request %s %s %s: database unavailable: %s",
+            "request %s %s %s: %s unavailable: %s",
             request_id,
             request.method,
             request.url.path,
+            store,
             (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200],
         )
+        what = "database" if store == "database" else "shared session store"
         return JSONResponse(
             status_code=503,
             content={
-                "detail": "The database is unavailable; retry shortly "
+                "detail": f"The {what} is unavailable; retry shortly "
                 "(with the same Idempotency-Key for a command)",
                 "request_id": request_id,
             },
@@ -110,9 +118,10 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     # Handlers for specific classes run inside the app (Starlette re-raises
-    # what the catch-all handler below answers, to log it as a crash).
-    for unavailable in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(unavailable, on_database_unavailable)
+    # what the catch-all handler below answers, to log it as a crash). Redis
+    # holds the login throttle's counts when several instances share them.
+    for unavailable in (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE):
+        app.add_exception_handler(unavailable, on_store_unavailable)
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:

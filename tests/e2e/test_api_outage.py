@@ -6,9 +6,12 @@ import logging
 from pathlib import Path
 
 import pytest
+from limits.storage import RedisStorage
 from sqlalchemy import create_engine
 
+from itemhub.auth import LoginGuard
 from itemhub.runtime import Hub
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.api_helpers import API, api_client, new_account
 
 
@@ -48,3 +51,28 @@ async def test_reads_during_an_outage_get_503_with_retry_after(
         # Back to normal once the database answers again.
         again = await client.get(f"{API}/items", headers=alice.auth)
         assert again.status_code == 200
+
+
+async def test_a_login_while_the_shared_throttle_store_is_down_gets_503(
+    hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    working = hub.auth.guard
+    # Nothing listens on port 1: the counts behind the login throttle are gone.
+    hub.auth.guard = LoginGuard.create(
+        "5/minute", storage=RedisStorage("redis://127.0.0.1:1/0")
+    )
+    try:
+        async with api_client(hub) as client:
+            with caplog.at_level(logging.WARNING, logger="itemhub.api"):
+                response = await client.post(
+                    f"{API}/login/access-token",
+                    data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+                )
+    finally:
+        hub.auth.guard = working
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "1"
+    assert "session store is unavailable" in response.json()["detail"]
+    records = [r for r in caplog.records if r.name == "itemhub.api"]
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert ADMIN_PASSWORD not in records[0].getMessage()
