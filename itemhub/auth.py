@@ -8,12 +8,19 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from uuid import UUID
 
+import redis.exceptions
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from itemhub.commands import PasswordHasher
 from itemhub.projections import ReadModels, UserCredentials
+
+# The login throttle's shared counts (Redis, several instances) cannot be read.
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 
 class LoginFailed(Exception):

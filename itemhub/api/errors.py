@@ -6,7 +6,6 @@ import logging
 import uuid
 from typing import Any
 
-import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
@@ -15,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from itemhub.auth import REDIS_UNAVAILABLE
 from itemhub.commands import (
     AlreadyExists,
     Conflict,
@@ -30,10 +30,6 @@ from itemhub.projections.store import DATABASE_UNAVAILABLE
 log = logging.getLogger("itemhub.api")
 
 MAX_BODY_BYTES = 1024 * 1024
-REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
 REQUEST_ID_HEADER = "X-Request-ID"
 
 _STATUS: dict[type[DomainError], int] = {

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from itemhub.auth import AccountDeactivated, LoginFailed, LoginThrottled
+from itemhub.auth import (
+    REDIS_UNAVAILABLE,
+    AccountDeactivated,
+    LoginFailed,
+    LoginThrottled,
+)
+from itemhub.projections.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import Hub
 from itemhub.ui.frame import frame
 from itemhub.ui.session import (
@@ -18,6 +25,8 @@ from itemhub.ui.session import (
     safe_next,
     session_user,
 )
+
+log = logging.getLogger(__name__)
 
 
 def register(hub: Hub) -> None:
@@ -67,6 +76,13 @@ def register(hub: Hub) -> None:
             except AccountDeactivated:
                 await in_thread(record, "login_failed", email_value, "deactivated")
                 ui.notify("This account is deactivated", type="negative")
+                return
+            except (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE) as exc:
+                log.warning("login not possible, a store is unavailable: %s", exc)
+                ui.notify(
+                    "Logging in is not possible right now; retry in a moment",
+                    type="negative",
+                )
                 return
             await in_thread(record, "login_succeeded", email_value, "", user.id)
             open_session(user)
