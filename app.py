@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -81,6 +82,19 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     return api
 
 
+# Python's default (700, 10, 10) runs a full collection of the whole heap
+# every few hundred commands once many board tabs are open: at 200 tabs that
+# stopped the event loop for 0.4-0.7 s, the p99 of every push (bench.fanout:
+# p99 551 ms with the defaults, 160 ms with these, no full GC in the run).
+# Cyclic garbage (closed tabs) now waits longer for a collection.
+GC_THRESHOLDS = (20_000, 50, 50)
+
+
+def tune_gc() -> None:
+    """Collect less often: a serving process holds a large, long-lived heap."""
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def main() -> None:
     """Serve ItemHub on ``ITEMHUB_HOST:ITEMHUB_PORT``."""
     try:
@@ -95,6 +109,7 @@ def main() -> None:
         raise SystemExit(2) from None
     if os.environ.get("NICEGUI_USER_SIMULATION"):
         return  # NiceGUI's test harness serves the app itself
+    tune_gc()
     log.info("serving on http://%s:%s", settings.host, settings.port)
     uvicorn.run(
         fastapi_app,
