@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.cluster.conftest import API, token, wait_ready
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -19,6 +19,41 @@ from tests.e2e.server import Server
 from tests.e2e.test_event_stream import Stream
 
 CHROMIUM = os.environ.get("ITEMHUB_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless (required: fail, never skip, without it)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def _log_in(
+    browser: Browser,
+    server: Server,
+    path: str = "/",
+    email: str = ADMIN_EMAIL,
+    password: str = ADMIN_PASSWORD,
+) -> Page:
+    """A new browser context (its own cookies) logged in on ``server`` at ``path``."""
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{server.url}{path}")
+    await page.wait_for_url("**/login?next=*")
+    await page.wait_for_function("window.did_handshake === true")
+    await page.get_by_test_id("email").fill(email)
+    await page.get_by_test_id("password").fill(password)
+    await page.get_by_test_id("password").press("Enter")
+    await page.wait_for_url(f"{server.url}{path}")
+    await page.wait_for_function("window.did_handshake === true")
+    return page
 
 
 def _open_stream(server: Server, bearer: str) -> tuple[httpx.Client, Stream]:
@@ -96,77 +131,44 @@ def test_a_change_through_one_instance_reaches_the_other_s_stream(
 
 @pytest.mark.browser
 async def test_a_change_through_one_instance_appears_on_a_board_served_by_the_other(
-    start_instance: Callable[..., Server],
+    start_instance: Callable[..., Server], browser: Browser
 ) -> None:
     a = start_instance()
     b = start_instance()
     wait_ready(b)
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            page = await browser.new_page()
-            await page.goto(f"{b.url}/")
-            await page.wait_for_url("**/login?next=*")
-            await page.wait_for_function("window.did_handshake === true")
-            await page.get_by_test_id("email").fill(ADMIN_EMAIL)
-            await page.get_by_test_id("password").fill(ADMIN_PASSWORD)
-            await page.get_by_test_id("password").press("Enter")
-            await page.wait_for_url(f"{b.url}/")
-            await page.wait_for_function("window.did_handshake === true")
+    page = await _log_in(browser, b)
 
-            created = httpx.post(
-                f"{a.url}{API}/items",
-                json={"title": "pushed across instances", "column": "Todo"},
-                headers={"Authorization": f"Bearer {token(a)}"},
-                timeout=10,
-            )
-            assert created.status_code == 201, created.text
-            await expect(page.get_by_text("pushed across instances")).to_be_visible()
-        finally:
-            await browser.close()
+    created = httpx.post(
+        f"{a.url}{API}/items",
+        json={"title": "pushed across instances", "column": "Todo"},
+        headers={"Authorization": f"Bearer {token(a)}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    await expect(page.get_by_text("pushed across instances")).to_be_visible()
 
 
 @pytest.mark.browser
 async def test_a_ui_session_works_on_every_instance_and_survives_a_restart(
-    start_instance: Callable[..., Server],
+    start_instance: Callable[..., Server], browser: Browser
 ) -> None:
     b = start_instance()
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            page = await browser.new_page()
-            await page.goto(f"{b.url}/profile")
-            await page.wait_for_url("**/login?next=*")
-            await page.wait_for_function("window.did_handshake === true")
-            await page.get_by_test_id("email").fill(ADMIN_EMAIL)
-            await page.get_by_test_id("password").fill(ADMIN_PASSWORD)
-            await page.get_by_test_id("password").press("Enter")
-            await page.wait_for_url(f"{b.url}/profile")
+    page = await _log_in(browser, b, "/profile")
 
-            # Cookies ignore the port: the same browser session reaches another
-            # instance, which knows it only through the shared Redis storage.
-            b.stop()
-            c = start_instance()
-            await page.goto(f"{c.url}/profile")
-            await page.wait_for_function("window.did_handshake === true")
-            assert page.url == f"{c.url}/profile"
-            # The header names the logged-in first superuser.
-            await expect(page.get_by_text("Administrator").first).to_be_visible()
-        finally:
-            await browser.close()
+    # Cookies ignore the port: the same browser session reaches another
+    # instance, which knows it only through the shared Redis storage.
+    b.stop()
+    c = start_instance()
+    await page.goto(f"{c.url}/profile")
+    await page.wait_for_function("window.did_handshake === true")
+    assert page.url == f"{c.url}/profile"
+    # The header names the logged-in first superuser.
+    await expect(page.get_by_text("Administrator").first).to_be_visible()
 
 
 @pytest.mark.browser
 async def test_presence_shows_the_viewers_of_every_instance(
-    start_instance: Callable[..., Server],
+    start_instance: Callable[..., Server], browser: Browser
 ) -> None:
     a = start_instance()
     b = start_instance()
@@ -177,36 +179,17 @@ async def test_presence_shows_the_viewers_of_every_instance(
         timeout=10,
     )
     assert created.status_code == 201, created.text
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is required at {CHROMIUM} (apt-get install chromium)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            pages = []
-            for server, email, password in (
-                (a, ADMIN_EMAIL, ADMIN_PASSWORD),
-                (b, "bob@example.com", "bob-password"),
-            ):
-                # Separate contexts: separate cookies, so two sessions.
-                page = await (await browser.new_context()).new_page()
-                await page.goto(f"{server.url}/")
-                await page.wait_for_url("**/login?next=*")
-                await page.wait_for_function("window.did_handshake === true")
-                await page.get_by_test_id("email").fill(email)
-                await page.get_by_test_id("password").fill(password)
-                await page.get_by_test_id("password").press("Enter")
-                await page.wait_for_url(f"{server.url}/")
-                pages.append(page)
-            for page in pages:
-                await expect(page.locator("[data-testid^=viewer-]")).to_have_count(2)
+    # Separate contexts: separate cookies, so two sessions.
+    pages = [
+        await _log_in(browser, a),
+        await _log_in(browser, b, "/", "bob@example.com", "bob-password"),
+    ]
+    for page in pages:
+        await expect(page.locator("[data-testid^=viewer-]")).to_have_count(2)
 
-            # Bob leaves the board on B: A's board shows only its own viewer.
-            await pages[1].context.close()
-            await expect(pages[0].locator("[data-testid^=viewer-]")).to_have_count(1)
-        finally:
-            await browser.close()
+    # Bob leaves the board on B: A's board shows only its own viewer.
+    await pages[1].context.close()
+    await expect(pages[0].locator("[data-testid^=viewer-]")).to_have_count(1)
 
 
 def test_failed_logins_on_every_instance_count_together(
