@@ -10,11 +10,11 @@ time: a duplicate would be harmless, but the fold costs CPU).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from itemhub.commands.application import ItemHub, head_position
+from itemhub.projections.background import BackgroundThread
 from itemhub.projections.checkpoints import BoardCheckpoints
 from itemhub.projections.history import board_as_of
 
@@ -25,7 +25,7 @@ CHECK_EVERY = 5.0
 Lock = Callable[[], AbstractContextManager[bool]]
 
 
-class Checkpointer:
+class Checkpointer(BackgroundThread):
     """A thread keeping the newest board checkpoint within a spacing of the head."""
 
     def __init__(
@@ -36,28 +36,11 @@ class Checkpointer:
         lock: Lock | None = None,
         every: float = CHECK_EVERY,
     ) -> None:
+        super().__init__("itemhub-checkpointer")
         self.app = app
         self.checkpoints = checkpoints
         self.lock: Lock = lock or (lambda: nullcontext(True))
         self.every = every
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start checking (once)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(
-            target=self._run, name="itemhub-checkpointer", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the fold in progress."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stopping.wait(self.every):

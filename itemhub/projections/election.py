@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import psycopg
 
+from itemhub.projections.background import BackgroundThread
 from itemhub.projections.worker import ProjectionWorker
 
 log = logging.getLogger(__name__)
@@ -40,44 +41,28 @@ def lock_key(projection: str) -> tuple[int, int]:
     return LOCK_CLASS, objid - (1 << 32) if objid >= 1 << 31 else objid
 
 
-class Elector:
+class Elector(BackgroundThread):
     """Runs ``worker`` while this process holds the projection's lock."""
 
+    # Stopping drains the worker's batch in flight, then releases the lock.
+    stop_timeout = 15.0
+
     def __init__(self, conninfo: str, worker: ProjectionWorker) -> None:
+        super().__init__(f"itemhub-elector-{worker.name}")
         self.conninfo = conninfo
         self.worker = worker
         self.name = worker.name
         self.leader = False
         self.first_round = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
 
-    def start(self) -> None:
-        """Start competing for the lock (once)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
+    def _starting(self) -> None:
         self.first_round.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"itemhub-elector-{self.name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop the worker (after its batch in flight), then release the lock."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("elector %s did not stop within %ss", self.name, timeout)
 
     def _run(self) -> None:
         backoff = 0.1
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
-                    self._conn = conn
                     conn.execute(f"SET idle_session_timeout = '{LEASE_SECONDS}s'")
                     backoff = 0.1
                     if self._acquire(conn):
@@ -93,8 +78,6 @@ class Elector:
                 self.first_round.set()
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
-            finally:
-                self._conn = None
         self._step_down()
         self.first_round.set()
 

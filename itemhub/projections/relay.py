@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from itemhub.projections import outbox
+from itemhub.projections.background import BackgroundThread
 from itemhub.projections.feed import ChangeFeed
 from itemhub.projections.store import ReadStore
 
@@ -78,8 +79,10 @@ class Positions:
             return self.positions.get(name, 0)
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundThread):
     """A thread: LISTEN → positions + this instance's change feed."""
+
+    stop_timeout = 5.0
 
     def __init__(
         self,
@@ -90,6 +93,7 @@ class OutboxRelay:
         positions: Positions,
         feeds: Iterable[str],
     ) -> None:
+        super().__init__("itemhub-outbox-relay")
         self.conninfo = conninfo
         self.store = store
         self.feed = feed
@@ -97,24 +101,6 @@ class OutboxRelay:
         self.cursors: dict[str, int] | None = None
         self._feeds = tuple(feeds)
         self.connected = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start listening (once)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(
-            target=self._run, name="itemhub-outbox-relay", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop listening."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         backoff = 0.1
