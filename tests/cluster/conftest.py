@@ -27,8 +27,6 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 # prod settings need real-looking secrets; every instance shares them.
 SECRET = "cluster-test-secret-" + "x" * 32
 
-pytestmark = pytest.mark.postgres
-
 
 def cluster_env(database_url: str, **extra: str) -> dict[str, str]:
     """The settings every instance of one test cluster shares."""
