@@ -19,6 +19,7 @@ from itemhub.runtime import Hub, StartupError, check_bootstrap, set_current
 from itemhub.ui import register as register_ui
 from itemhub.ui.security import SecurityHeaders, lock_socket_origin
 from itemhub.ui.shared_presence import SharedPresence
+from itemhub.ui.socket_packets import send_text_packets
 from itemhub.ui.storage import configure_storage
 
 log = logging.getLogger("itemhub")
@@ -78,6 +79,7 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         show_welcome_message=False,
     )
     lock_socket_origin()
+    send_text_packets()
     set_current(hub, api)
     return api
 

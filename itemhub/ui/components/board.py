@@ -146,29 +146,32 @@ class CardView(ui.element, component="card.js"):
         """The state of the item this card shows."""
         return self.face.card
 
-    def show(self, face: CardFace) -> None:
-        """Display a (newer) state of the item."""
+    def show(self, face: CardFace, *, flashed_by: str | None = None) -> None:
+        """Display a (newer) state of the item; flash it if someone else changed it."""
         self.face = face
-        self._set(face)
+        self._set(face, flashed_by)
 
-    def _set(self, face: CardFace) -> None:
+    def _set(self, face: CardFace, flashed_by: str | None = None) -> None:
         card = face.card
-        self._props.update(
-            {
-                "title": card.title,
-                "owner": card.owner_name if self._show_owner else "",
-                "initials": face.initials if self._show_owner else "",
-                "created": face.created,
-                "snippet": face.snippet,
-            }
-        )
-
-    def flash(self, who: str) -> None:
-        """Highlight a change someone else made, and say who."""
-        # The browser ends the flash itself (card.js), so a change costs one
-        # update per tab, not a second one to switch the highlight off.
-        self._flash_until = time.monotonic() + FLASH_SECONDS
-        self._props.update({"changed_by": who, "flash": self.card.version})
+        values: dict[str, Any] = {
+            "title": card.title,
+            "owner": card.owner_name if self._show_owner else "",
+            "initials": face.initials if self._show_owner else "",
+            "created": face.created,
+            "snippet": face.snippet,
+        }
+        if flashed_by is not None:
+            # The browser ends the flash itself (card.js), so a change costs
+            # one update per tab, not a second one to switch the highlight off.
+            self._flash_until = time.monotonic() + FLASH_SECONDS
+            values["changed_by"] = flashed_by
+            values["flash"] = card.version
+        # Straight into the dict, then one update: this runs for every open
+        # tab on every change, and the observable dict's change machinery
+        # (copying, observing, handler dispatch) cost as much as the rest of
+        # the card's work. Nothing binds to a card's props.
+        dict.update(self._props, values)
+        self.update()
 
     def _displayed_contents(self, *, only_visible: bool) -> list[Any]:
         # What card.js renders as text, for ElementFilter and user.should_see.
@@ -234,7 +237,9 @@ class ColumnView:
 
     def recount(self) -> None:
         """Refresh the card count."""
-        self.badge.set_text(str(len(self.cards())))
+        # The container holds cards only; this runs for every open tab on
+        # every change, so no list is built to count them.
+        self.badge.set_text(str(len(self.container.default_slot.children)))
 
 
 class BoardView:
@@ -307,45 +312,62 @@ class BoardView:
             visible = False
         if view is not None and card.version <= view.card.version:
             return set()
+        foreign = flash and card.changed_by_id != self.user.id
+        flashed_by = card.changed_by_name if foreign else None
         if view is None:
             if not visible:
                 return set()
-            self._insert(card)
-            if flash:
-                self._flash_if_foreign(self.cards[card.id])
+            self._insert(card, flashed_by)
             return {card.column}
         old = view.card
         if not visible:
             del self.cards[card.id]
             view.delete()
             return {old.column}
-        view.show(self.faces.face(card))
+        view.show(self.faces.face(card), flashed_by=flashed_by)
         if (old.column, old.rank) != (card.column, card.rank) or old.archived:
-            target = self.columns[card.column].container
-            view.move(target_container=target, target_index=self._index(card))
-        if flash:
-            self._flash_if_foreign(view)
+            self._move(view, self.columns[card.column])
         return {old.column, card.column}
 
-    def _flash_if_foreign(self, view: CardView) -> None:
-        if view.card.changed_by_id != self.user.id:
-            view.flash(view.card.changed_by_name)
+    @staticmethod
+    def _place(view: CardView, column: ColumnView, index: int) -> None:
+        """Put a card at ``index`` in a column: ``Element.move`` without its checks."""
+        # Runs for every open tab on every move. A card holds no elements, so
+        # Element.move's walk of the target's ancestors can never fail here.
+        source = view.parent_slot
+        target = column.container.default_slot
+        if source is not None:
+            source.children.remove(view)
+            if source is not target:
+                source.parent.update()
+        view.parent_slot = target
+        target.children.insert(index, view)
+        column.container.update()
 
-    def _index(self, card: ItemCard) -> int:
-        column = self.columns[card.column]
-        return sum(
-            1
-            for c in column.cards()
-            if c.card.id != card.id and c.card.rank < card.rank
-        )
+    def _move(self, view: CardView, column: ColumnView) -> None:
+        self._place(view, column, self._index(view.card, view))
 
-    def _insert(self, card: ItemCard) -> None:
+    def _index(self, card: ItemCard, view: CardView | None = None) -> int:
+        """Where the card goes among the other cards of its column, by rank."""
+        # Runs for every open tab on every change: ranks are compared first,
+        # plain attributes, no UUID comparison per card.
+        rank = card.rank
+        children = self.columns[card.column].container.default_slot.children
+        before = 0
+        for c in children:
+            if c is not view and c.face.card.rank < rank:  # type: ignore[attr-defined]
+                before += 1
+        return before
+
+    def _insert(self, card: ItemCard, flashed_by: str | None = None) -> None:
         column = self.columns[card.column]
         index = self._index(card)
         with column.container:
             view = CardView(self.faces.face(card), show_owner=self.user.is_superuser)
+        if flashed_by is not None:
+            view.show(view.face, flashed_by=flashed_by)
         if index < len(column.container.default_slot.children) - 1:
-            view.move(target_container=column.container, target_index=index)
+            self._place(view, column, index)
         self.cards[card.id] = view
 
     # --- commands from this tab -----------------------------------------------
