@@ -1,4 +1,4 @@
-"""Live-board fan-out: a REST command → the ``update`` at N real Socket.IO clients.
+"""Live-board fan-out: a REST command → the change at N real Socket.IO clients.
 
     .venv/bin/python -m bench.fanout [--quick] [--clients 1,50,200,500] [--rounds 20]
 
@@ -15,8 +15,10 @@ at each stage the server's RSS growth over the pre-stage-1 baseline is divided
 by N, then R rounds each move one card to another column through
 ``POST /api/v1/items/{id}/move`` (as a second superuser, so every board flashes
 "changed by" as for a colleague's change; the browser ends the flash itself)
-and time, per client, from just before the HTTP request until that client's
-``update`` puts the card into the target column. It also records the server's
+and time, per client, from just before the HTTP request until the message that
+puts the card into the target column reaches that client (the card operations
+of ``itemhub.ui.components.board.send_operations``; after a page reload, the
+column element that shows it there). It also records the server's
 CPU, its full-GC pauses (a ``gc.callbacks`` timer), the worst event-loop stall
 on either side, and any lost connections, reloads and error pages. A full run
 takes about 10 minutes (``--budget`` caps it); ``--quick`` (N = 1, 20;
@@ -394,6 +396,7 @@ class Tab:
         self.did_handshake = False
         self.elements: dict[str, dict[str, Any]] = {}
         self.by_test_id: dict[str, str] = {}
+        self.column_cards: dict[str, set[str]] = {}  # column element -> item ids
         self.opened: asyncio.Queue[str] = asyncio.Queue()
         self.notes: list[str] = []
         self._ready_ids: set[str] = set()
@@ -456,11 +459,10 @@ class Tab:
             )
         query = page_query(html)
         self.elements = page_elements(html) if self.keep_elements else {}
-        self.by_test_id = {
-            tid: element_id
-            for element_id, element in page_elements(html).items()
-            if (tid := testid_of(element)) is not None
-        }
+        self.column_cards = {}
+        self.by_test_id = {}
+        for element_id, element in page_elements(html).items():
+            self._note_test_ids(element_id, element)
         self.client_id = str(query["client_id"])
         self.next_message_id = int(query["next_message_id"])
         self.acked_message_id = -1
@@ -578,6 +580,8 @@ class Tab:
         if event == "update" and isinstance(msg, dict):
             self._on_update(msg, now)
         elif event == "run_javascript" and isinstance(msg, dict):
+            if OPS_QUEUE in str(msg.get("code")):
+                self._on_operations(str(msg["code"]), now)
             if msg.get("request_id"):  # we cannot evaluate it; answer like a no-op
                 await self.sio.emit(
                     "javascript_response",
@@ -592,6 +596,18 @@ class Tab:
         elif event == "notify" and isinstance(msg, dict):
             self.notes.append(str(msg.get("message")))
 
+    def _note_test_ids(self, element_id: str, element: dict[str, Any]) -> None:
+        """Record an element's test id, and those of the cards a column shows."""
+        tid = testid_of(element)
+        if tid is None:
+            return
+        self.by_test_id[tid] = element_id
+        cards = element.get("props", {}).get("cards")
+        if isinstance(cards, list):  # a board column (board_column.js)
+            self.column_cards[element_id] = {str(c.get("item")) for c in cards}
+            for item in self.column_cards[element_id]:
+                self.by_test_id[card_test_id(item)] = element_id
+
     def _on_update(self, msg: dict[str, Any], now: float) -> None:
         for element_id, element in msg.items():
             if element is None:
@@ -600,29 +616,57 @@ class Tab:
                 continue
             if self.keep_elements:
                 self.elements[element_id] = element
-            if (tid := testid_of(element)) is not None:
-                self.by_test_id[tid] = element_id
-                if self._ready_ids:
-                    self._ready_ids.discard(tid)
-                    if not self._ready_ids:
-                        self._ready.set()
+            self._note_test_ids(element_id, element)
+        self._check_ready()
         if self._expect is not None:
-            card, column, watch = self._expect
-            card_id = self.by_test_id.get(card)
-            target = msg.get(self.by_test_id.get(column, ""))
-            if (
-                card_id is not None
-                and isinstance(target, dict)
-                and int(card_id) in target.get("children", ())
+            # A (re)loaded page's column that shows the card there counts too.
+            card, column, _ = self._expect
+            column_id = self.by_test_id.get(column, "")
+            if column_id in msg and card[len("card-") :] in self.column_cards.get(
+                column_id, ()
             ):
-                self._expect = None
-                self.arrival = now
-                watch.arrived()
+                self._arrived(now)
+
+    def _on_operations(self, code: str, now: float) -> None:
+        """Card operations for the board's columns (board.py send_operations)."""
+        for element_id, ops in parse_operations(code):
+            shown = self.column_cards.setdefault(element_id, set())
+            for op in ops:
+                if op.get("op") == "put":
+                    item = str(op["card"]["item"])
+                    shown.add(item)
+                    self.by_test_id[card_test_id(item)] = element_id
+                elif op.get("op") == "drop":
+                    shown.discard(str(op.get("item")))
+                elif op.get("op") == "reset":
+                    shown.clear()
+                    shown.update(str(c["item"]) for c in op.get("cards", []))
+            if self._expect is not None:
+                card, column, _ = self._expect
+                if element_id == self.by_test_id.get(column) and any(
+                    op.get("op") == "put" and f"card-{op['card']['item']}" == card
+                    for op in ops
+                ):
+                    self._arrived(now)
+        self._check_ready()
+
+    def _arrived(self, now: float) -> None:
+        assert self._expect is not None
+        watch = self._expect[2]
+        self._expect = None
+        self.arrival = now
+        watch.arrived()
+
+    def _check_ready(self) -> None:
+        if self._ready_ids:
+            self._ready_ids -= set(self.by_test_id)
+            if not self._ready_ids:
+                self._ready.set()
 
     # --- measuring ----------------------------------------------------------------
 
     def expect_move(self, card_test_id: str, column_test_id: str, watch: Watch) -> None:
-        """Note the time of the first ``update`` that puts the card in the column.
+        """Note the time of the first message that puts the card in the column.
 
         By test id, not element id: a reloaded page has new element ids (and its
         first ``update`` shows the card where it is now, which also counts).
@@ -848,8 +892,20 @@ def card_test_id(item_id: str) -> str:
 
 
 def column_test_id(column: str) -> str:
-    """``slug`` of itemhub.ui.components.board."""
-    return "col-" + "".join(c if c.isalnum() else "-" for c in column.lower())
+    """The test id of a column element (``slug`` of itemhub.ui.components.board)."""
+    return "column-" + "".join(c if c.isalnum() else "-" for c in column.lower())
+
+
+OPS_QUEUE = "__itemhub_ops"  # itemhub.ui.components.board.OPS_QUEUE
+OPS_PUSH = re.compile(r"\.push\(\[(\d+),")
+
+
+def parse_operations(code: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(column element id, operations) of each push in a ``send_operations`` code."""
+    decoder = json.JSONDecoder()
+    for found in OPS_PUSH.finditer(code):
+        ops, _ = decoder.raw_decode(code, found.end())
+        yield found.group(1), ops
 
 
 def board_ready(board: Board) -> set[str]:
@@ -921,7 +977,7 @@ async def run_rounds(
     first_round: int,
     deadline: float,
 ) -> None:
-    """``rounds`` moves; per tab, the time from the POST to its ``update``."""
+    """``rounds`` moves; per tab, the time from the POST to the change arriving."""
     cpu_server = server.cpu_seconds()
     cpu_driver = driver_cpu()
     done = 0
@@ -1345,7 +1401,7 @@ def findings(run: Run) -> list[str]:
             f"({small.server_cpu_ms:,.0f} ms at N={small.clients}, "
             f"{big.server_cpu_ms:,.0f} ms at N={big.clients}; the change and "
             "its flash, whose end the browser handles). The *first* tab gets the "
-            "update nearly as late "
+            "change nearly as late "
             f"as the last (p50 {big.pct(big.first_ms, 50):,.0f} vs "
             f"{big.pct(big.last_ms, 50):,.0f} ms at N={big.clients}): the change "
             "feed calls every tab's `BoardView.apply` in one loop callback before "
@@ -1356,31 +1412,16 @@ def findings(run: Run) -> list[str]:
             "viewers grow."
         )
     if run.elements:
-        kib = big.mib_per_client * 1024 / run.elements  # largest N: least noise
-        per_card = run.elements / CARDS
+        kib = big.mib_per_client * 1024  # largest N: least noise
         out.append(
-            f"Memory is about {kib:.1f} KiB per NiceGUI element (at N={big.clients}); "
-            f"a board tab of "
-            f"{CARDS} cards is {run.elements:,} elements ("
-            + (
-                f"one per card plus {run.elements - CARDS} for the header, "
-                "filters and columns"
-                if per_card < 2
-                else f"about {per_card:.0f} per card"
-            )
-            + "), hence "
-            f"{min(s.mib_per_client for s in done):.1f}-"
-            f"{max(s.mib_per_client for s in done):.1f} MiB per tab. "
-            + (
-                f"Meeting {MIB_TARGET:.0f} MiB at one element per card would "
-                "need a lighter element than NiceGUI's (each holds observable "
-                "props, classes and style, a slot and binding registrations, "
-                "whatever it shows) or fewer elements than cards: a column as one "
-                "element, or fewer cards per page."
-                if per_card < 2
-                else f"Meeting {MIB_TARGET:.0f} MiB needs far fewer elements per "
-                "card (or fewer cards per page), not tuning."
-            )
+            f"Memory is about {kib:,.0f} KiB per board tab at N={big.clients} "
+            f"({min(s.mib_per_client for s in done):.2f}-"
+            f"{max(s.mib_per_client for s in done):.2f} MiB over the stages). A "
+            f"tab of {CARDS} cards is {run.elements:,} NiceGUI elements: a column "
+            "is one element (`board_column.js`) and its cards are data, one "
+            "shared `CardJson` per item state that every tab references, so a "
+            "tab costs its elements plus a pointer per card, not an element "
+            "(about 5 KiB in NiceGUI) per card."
         )
     worst = [
         (max(s.gc_connect_ms + s.gc_rounds_ms, default=0.0), s)
@@ -1388,26 +1429,32 @@ def findings(run: Run) -> list[str]:
         if s.gc_connect_ms or s.gc_rounds_ms
     ]
     over = [(ms, s) for ms, s in worst if ms > PING_TIMEOUT_S * 1000]
-    out.append(
-        "Full garbage collections stop the server's loop for longer as tabs "
-        "accumulate (worst per stage: "
-        + ", ".join(f"{ms:,.0f} ms at N={s.clients}" for ms, s in worst)
-        + "), because a full collection walks every element of every open tab."
-        + (
-            f" Beyond NiceGUI's Engine.IO ping timeout ({PING_TIMEOUT_S:.0f} s "
-            f"after a ping sent every {PING_INTERVAL_S:.0f} s) such a pause "
-            "makes the server close sockets whose pong it could not read, and "
-            "the clients give up on a server silent for 6 s: connections lost "
-            + ", ".join(f"{s.drops} at N={s.clients}" for _, s in over)
-            + " (then reconnected, with replay; a tab gone longer than the 3 s "
-            "reconnect timeout is deleted and its page reloads). A page opened "
-            f"during such a pause cannot reach `await client.connected()` within "
-            f"the page's {RESPONSE_TIMEOUT_S:.0f} s response timeout and is "
-            "answered with NiceGUI's 500 page (counted as 500s above)."
-            if over
-            else ""
+    if not worst:
+        out.append(
+            "No full garbage collection of 20 ms or more in any stage (the "
+            "serving process raises the collector's thresholds, app.tune_gc)."
         )
-    )
+    else:
+        out.append(
+            "Full garbage collections stop the server's loop for longer as tabs "
+            "accumulate (worst per stage: "
+            + ", ".join(f"{ms:,.0f} ms at N={s.clients}" for ms, s in worst)
+            + "), because a full collection walks every element of every open tab."
+            + (
+                f" Beyond NiceGUI's Engine.IO ping timeout ({PING_TIMEOUT_S:.0f} s "
+                f"after a ping sent every {PING_INTERVAL_S:.0f} s) such a pause "
+                "makes the server close sockets whose pong it could not read, and "
+                "the clients give up on a server silent for 6 s: connections lost "
+                + ", ".join(f"{s.drops} at N={s.clients}" for _, s in over)
+                + " (then reconnected, with replay; a tab gone longer than the 3 s "
+                "reconnect timeout is deleted and its page reloads). A page opened "
+                f"during such a pause cannot reach `await client.connected()` within "
+                f"the page's {RESPONSE_TIMEOUT_S:.0f} s response timeout and is "
+                "answered with NiceGUI's 500 page (counted as 500s above)."
+                if over
+                else ""
+            )
+        )
     logouts = [s for s in run.stages if s.logouts]
     if logouts:
         out.append(
@@ -1447,13 +1494,14 @@ def markdown(run: Run) -> str:
         *md_table(LATENCY_HEADERS, latency_rows(run)),
         "",
         "- **p50 / p99 ms**: over every (client, round) pair, from just before the "
-        "HTTP request to the moment that client's `update` message (the one that "
-        "puts the card into the target column) was handed to its handler.",
+        "HTTP request to the moment the message that puts the card into the target "
+        "column (the card operations of `send_operations`; after a reload, the "
+        "column element showing it there) was handed to that client's handler.",
         "- **first p50**: per round, the fastest client.",
         "- **last p50 / p99 / max**: per round, the slowest client, i.e. the time "
         f"until *all* N clients have the change; with {run.rounds} rounds, its "
         "p99 is in effect the maximum.",
-        "- **missing**: (client, round) pairs whose update did not arrive within "
+        "- **missing**: (client, round) pairs whose change did not arrive within "
         "the round timeout (10 s + 50 ms per client) or whose socket was closed.",
         "- **RSS +MiB / MiB per client**: server VmRSS after the N clients had "
         "connected and settled (5 s, so every client had acked and NiceGUI's "
@@ -1461,7 +1509,8 @@ def markdown(run: Run) -> str:
         "baseline was read after one warm-up tab had opened the board and been "
         "deleted again (so first-use costs are not charged to the clients)"
         + (
-            f"; one board tab holds {run.elements:,} NiceGUI elements."
+            f"; one board tab holds {run.elements:,} NiceGUI elements (a column "
+            "is one element; its cards are data)."
             if run.elements
             else "."
         ),
@@ -1617,7 +1666,7 @@ def standard_notes(run: Run, concurrency: int, sizes: Sequence[int]) -> list[str
     return [
         "The load driver (this script: every Socket.IO client in one asyncio loop) "
         f"and the server share the {run.machine['cores']} cores, so at large N the "
-        "driver's own work (receiving and JSON-decoding N `update` frames per "
+        "driver's own work (receiving and JSON-decoding N messages per "
         "round) is part of the measured time, and other jobs on the machine add "
         "noise.",
         "Clients are added stage by stage to one server ("

@@ -53,18 +53,22 @@ REQUEST_TIMEOUT = 30.0
 
 
 class CountingTab(Tab):
-    """A board tab that counts the updates touching a card or a column."""
+    """A board tab that counts the messages that change its cards."""
 
     board_updates = 0
 
     def _on_update(self, msg: dict[str, Any], now: float) -> None:
         if any(
-            (tid := fanout.testid_of(e)) and tid.startswith(("card-", "col-"))
+            (tid := fanout.testid_of(e)) and tid.startswith("column-")
             for e in msg.values()
             if isinstance(e, dict)
         ):
             self.board_updates += 1
         super()._on_update(msg, now)
+
+    def _on_operations(self, code: str, now: float) -> None:
+        self.board_updates += 1
+        super()._on_operations(code, now)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from itemhub import runtime
 from itemhub.commands import CreateItem
 from itemhub.projections import ItemCard
 from itemhub.projections.queries import ReadModels
-from itemhub.ui.components.board import CardView
+from itemhub.ui.components.board import BoardColumn
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
 from tests.e2e.ui_helpers import login
 
@@ -56,4 +56,6 @@ async def test_a_tab_deleted_while_its_board_loads_ends_quietly(
     # The rest of the page function must neither raise nor build elements
     # for the deleted client (it would serve a 500 page in the log).
     assert await page_task is None
-    assert not [e for e in client.elements.values() if isinstance(e, CardView)]
+    assert not [
+        e for e in client.elements.values() if isinstance(e, BoardColumn) and e.cards()
+    ]

@@ -23,15 +23,16 @@ from itemhub.commands import (
     RevokeSuperuser,
 )
 from itemhub.runtime import Hub
+from itemhub.ui.components.board import OPS_QUEUE
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
 from tests.e2e.ui_helpers import (
     RETRIES,
     click_card,
     column_cards,
+    drag,
     login,
     route_navigation,
 )
-from tests.e2e.ui_helpers import card as card_view
 
 ALICE = ("alice@example.com", "alice-password")
 
@@ -53,6 +54,23 @@ async def _register(email: str, password: str, *, superuser: bool = False) -> UU
 
 def titles(user: User, column: str) -> list[str]:
     return [c.card.title for c in column_cards(user, column)]
+
+
+def _sent_operations(user: User) -> list[str]:
+    """Record the card operations sent to the user's page from now on."""
+    assert user.client is not None
+    outbox = user.client.outbox
+    sent: list[str] = []
+    original = outbox.enqueue_message
+
+    def record(message_type: str, data: Any, target_id: str) -> None:
+        code = data.get("code", "") if isinstance(data, dict) else ""
+        if message_type == "run_javascript" and OPS_QUEUE in code:
+            sent.append(code)
+        original(message_type, data, target_id)
+
+    outbox.enqueue_message = record  # type: ignore[method-assign]
+    return sent
 
 
 async def _eventually(check: Callable[[], bool], retries: int = RETRIES) -> None:
@@ -114,18 +132,7 @@ async def test_two_users_see_each_others_changes_live(
     await admin.should_see(f"changed by {ALICE[0].split('@')[0].title()}")
 
     # Alice drags it to Done; the admin's board moves the card.
-    source = next(iter(alice.find(marker="col-Todo").elements))
-    target = next(iter(alice.find(marker="col-Done").elements))
-    alice.find(marker="col-Todo").trigger(
-        "sortend",
-        {
-            "item_id": card_view(alice, card.id).id,
-            "from_id": source.id,
-            "to_id": target.id,
-            "old_index": 0,
-            "new_index": 0,
-        },
-    )
+    drag(alice, card.id, "Done", 0)
     await _eventually(lambda: titles(admin, "Done") == ["Write the spec v2"])
     assert titles(admin, "Todo") == []
     assert hub.read.item(card.id) is not None
@@ -242,26 +249,19 @@ async def test_a_stale_move_snaps_back_and_says_who_moved_first(
         )
     finally:
         hub.feed.bind(loop)
-    source = next(iter(user.find(marker="col-Todo").elements))
-    target = next(iter(user.find(marker="col-Done").elements))
     head = hub.head()
-    user.find(marker="col-Todo").trigger(
-        "sortend",
-        {
-            "item_id": card_view(user, item.aggregate_id).id,
-            "from_id": source.id,
-            "to_id": target.id,
-            "old_index": 0,
-            "new_index": 0,
-        },
-    )
+    sent = _sent_operations(user)
+    drag(user, item.aggregate_id, "Done", 0)
     await user.should_see("Bob moved or changed it first", retries=RETRIES)
     assert titles(user, "Todo") == ["contested"]
     assert titles(user, "Done") == []
     assert hub.head() == head
+    # The browser had moved the card already: both columns are reset to the
+    # server's lists, so it snaps back there too.
+    assert any(code.count('"op":"reset"') == 2 for code in sent)
 
 
-async def test_each_card_is_one_element_and_changes_in_place(
+async def test_cards_are_data_and_changes_go_out_as_card_operations(
     app_env: Path, user: User
 ) -> None:
     del app_env
@@ -272,20 +272,27 @@ async def test_each_card_is_one_element_and_changes_in_place(
     await user.should_see("first", retries=RETRIES)
     assert user.client is not None
     before = len(user.client.elements)
+    sent = _sent_operations(user)
     for n in range(5):
         await _handle(hub, CreateItem(title=f"more {n}", column="Doing"), admin)
     await _eventually(lambda: len(column_cards(user, "Doing")) == 5)
-    assert len(user.client.elements) == before + 5
-    shown = card_view(user, first.aggregate_id)
+    # No element per card: the column element shows them.
+    assert len(user.client.elements) == before
+    assert sum(code.count('"op":"put"') for code in sent) == 5
+    sent.clear()
     await _handle(
         hub,
         MoveItem(item_id=first.aggregate_id, column="Doing", position=0),
         admin,
     )
     await _eventually(lambda: titles(user, "Doing")[0] == "first")
-    # The same element moved; nothing was rebuilt.
-    assert card_view(user, first.aggregate_id) is shown
-    assert len(user.client.elements) == before + 5
+    assert titles(user, "Todo") == []
+    # One message: the card leaves Todo and is put into Doing.
+    (code,) = sent
+    assert code.count('"op":"drop"') == 1
+    assert code.count('"op":"put"') == 1
+    assert f'"item":"{first.aggregate_id}"' in code
+    assert len(user.client.elements) == before
 
 
 async def test_another_tab_of_someone_already_here_leaves_presence_alone(

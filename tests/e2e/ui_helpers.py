@@ -12,7 +12,7 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from nicegui.testing.user_navigate import UserNavigate
 
-from itemhub.ui.components.board import OPEN_CARD, CardView
+from itemhub.ui.components.board import MOVE_CARD, OPEN_CARD, BoardColumn, CardFace
 
 RETRIES = 50  # should_see polls every 0.1 s; logins hash with Argon2
 
@@ -43,21 +43,39 @@ async def login(user: User, email: str, password: str) -> None:
     await user.should_see(marker="current-user", retries=RETRIES)
 
 
-def card(user: User, item_id: UUID) -> CardView:
-    """The card element of an item on the user's board."""
-    element = next(iter(user.find(marker=f"card-{item_id}").elements))
-    assert isinstance(element, CardView)
-    return element
+def columns(user: User) -> list[BoardColumn]:
+    """The column elements of the user's board."""
+    assert user.client is not None
+    return [e for e in user.client.elements.values() if isinstance(e, BoardColumn)]
 
 
-def column_cards(user: User, column: str) -> list[CardView]:
+def column_of(user: User, item_id: UUID) -> BoardColumn:
+    """The column element that shows an item."""
+    (column,) = [c for c in columns(user) if c.holds(str(item_id))]
+    return column
+
+
+def card(user: User, item_id: UUID) -> CardFace:
+    """What the user's board shows of an item."""
+    return column_of(user, item_id).faces[str(item_id)]
+
+
+def column_cards(user: User, column: str) -> list[CardFace]:
     """The cards of a column, in display order."""
-    container = next(iter(user.find(marker=f"col-{column}").elements))
-    return [c for c in container.default_slot.children if isinstance(c, CardView)]
+    element = next(iter(user.find(marker=f"col-{column}").elements))
+    assert isinstance(element, BoardColumn)
+    return element.cards()
 
 
 def click_card(user: User, item_id: UUID) -> None:
-    """Click a card: card.js dispatches OPEN_CARD, which bubbles to its column."""
-    slot = card(user, item_id).parent_slot
-    assert slot is not None
-    UserInteraction(user, {slot.parent}, None).trigger(OPEN_CARD, str(item_id))
+    """Click a card: board_column.js emits OPEN_CARD from its column."""
+    column = column_of(user, item_id)
+    UserInteraction(user, {column}, None).trigger(OPEN_CARD, str(item_id))
+
+
+def drag(user: User, item_id: UUID, column: str, index: int) -> None:
+    """Drop a card at ``index`` of a column, as board_column.js reports a drag."""
+    source = column_of(user, item_id)
+    UserInteraction(user, {source}, None).trigger(
+        MOVE_CARD, {"item": str(item_id), "to": column, "index": index}
+    )

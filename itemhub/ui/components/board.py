@@ -1,7 +1,15 @@
-"""The live board of one browser tab: columns of cards, updated card by card."""
+"""The live board of one browser tab: a column element per board column.
+
+A column is one NiceGUI element (``board_column.js``) that renders its cards
+itself. The server keeps what each tab shows, and sends each change to each tab
+as one small message of card operations. A card is shared data, not an element,
+so an open tab costs little memory (bench.fanout), and a change costs each tab a
+few hundred bytes, not the re-serialisation of two whole columns.
+"""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -9,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from nicegui import ui
-from nicegui.events import GenericEventArguments, SortableEventArguments
+from nicegui import json, ui
+from nicegui.elements.sortable import Sortable
+from nicegui.events import GenericEventArguments
 
 from itemhub.commands import Conflict, CreateItem, DomainError, MoveItem
 from itemhub.projections import (
@@ -23,9 +32,15 @@ from itemhub.projections import (
 from itemhub.runtime import Hub
 from itemhub.ui.session import in_thread, still_logged_in, ui_context
 
-FLASH_SECONDS = 2.5  # keep equal to FLASH_MS in card.js
+# board_column.js loads SortableJS through the "nicegui-sortable" module that
+# NiceGUI registers with this element class; importing it registers the module.
+assert Sortable is not None
+
+FLASH_SECONDS = 2.5  # keep equal to FLASH_MS in board_column.js
 SNIPPET = 90
-OPEN_CARD = "open_card"  # the DOM event card.js dispatches on a click
+OPEN_CARD = "open_card"  # the event board_column.js emits on a click
+MOVE_CARD = "move_card"  # ... and at the end of a drag
+OPS_QUEUE = "__itemhub_ops"  # keep equal to QUEUE in board_column.js
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +90,52 @@ def snippet(description: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class CardJson:
+    """What the browser gets for one card (orjson writes it as an object)."""
+
+    item: str
+    version: int
+    rank: float
+    title: str
+    owner: str
+    initials: str
+    created: str
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
 class CardFace:
-    """What a card shows for one state of an item, computed once for all tabs."""
+    """One state of an item as the board shows it, computed once for all tabs."""
 
     card: ItemCard
-    snippet: str
-    created: str
-    initials: str
-    item: str  # the id as text, also the card's test id and marker below
-    test_id: str
+    with_owner: CardJson  # what superusers see
+    without_owner: CardJson  # what its owner sees (a standard user)
+
+    def json(self, *, show_owner: bool) -> CardJson:
+        """The card as this viewer sees it."""
+        return self.with_owner if show_owner else self.without_owner
+
+
+def _face(card: ItemCard, item: str) -> CardFace:
+    created = card.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.UTC)
+    full = CardJson(
+        item=item,
+        version=card.version,
+        rank=card.rank,
+        title=card.title,
+        owner=card.owner_name,
+        initials=initials(card.owner_name),
+        created=created.isoformat(timespec="milliseconds"),
+        snippet=snippet(card.description),
+    )
+    plain = CardJson(**{**_fields(full), "owner": "", "initials": ""})
+    return CardFace(card=card, with_owner=full, without_owner=plain)
+
+
+def _fields(card: CardJson) -> dict[str, Any]:
+    return {name: getattr(card, name) for name in CardJson.__slots__}
 
 
 class CardFaces:
@@ -91,7 +143,7 @@ class CardFaces:
 
     Each tab loads its board from the read model as fresh objects; without this
     every tab would keep its own copy of every title, description and derived
-    string (about 1 KiB per card per tab).
+    string.
     """
 
     def __init__(self) -> None:
@@ -102,17 +154,7 @@ class CardFaces:
         known = self._faces.get(card.id)
         if known is not None and known.card == card:
             return known
-        created = card.created_at
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=dt.UTC)
-        face = CardFace(
-            card=card,
-            snippet=snippet(card.description),
-            created=created.isoformat(timespec="milliseconds"),
-            initials=initials(card.owner_name),
-            item=known.item if known is not None else str(card.id),
-            test_id=known.test_id if known is not None else f"card-{card.id}",
-        )
+        face = _face(card, known.with_owner.item if known else str(card.id))
         if known is None or card.version >= known.card.version:
             self._faces[card.id] = face
         return face
@@ -122,91 +164,140 @@ class CardFaces:
         self._faces.pop(item_id, None)
 
 
-class CardView(ui.element, component="card.js"):
-    """One item on the board: a single element whose fields are props."""
+def put(card: CardJson, flashed_by: str | None = None) -> dict[str, Any]:
+    """The operation that shows a card (at its rank) or a newer state of it."""
+    return {"op": "put", "card": card, "flash": flashed_by}
 
-    def __init__(self, face: CardFace, *, show_owner: bool) -> None:
+
+def drop(item: str, version: int) -> dict[str, Any]:
+    """The operation that removes a card shown at ``version`` or older."""
+    return {"op": "drop", "item": item, "version": version}
+
+
+class BoardColumn(ui.element, component="board_column.js"):
+    """A board column: name, card count, a slot (quick-add) and its cards.
+
+    ``props["cards"]`` is what the tab shows, in rank order; it is changed in
+    place (the page's first render and a reload read it) and each change is
+    sent as operations that the browser applies to its own copy.
+    """
+
+    def __init__(self, name: str, *, sortable: bool, show_owner: bool) -> None:
         super().__init__()
-        self.face = face
-        self._show_owner = show_owner
-        self._flash_until = 0.0
+        self.name = name
+        self.show_owner = show_owner
+        self.faces: dict[str, CardFace] = {}  # by item id text
+        self._flashes: dict[str, tuple[str, float]] = {}  # item -> who, until
+        self._cards: list[CardJson] = []
         self._props.update(
             {
-                "data-testid": face.test_id,
-                "item": face.item,
-                "changed_by": "",
-                "flash": 0,
+                "eid": self.id,
+                "column": name,
+                "slug": slug(name),
+                "sortable": sortable,
+                "data-testid": f"column-{slug(name)}",
             }
         )
-        self.mark(face.test_id)
-        self._set(face)
+        # Not through the observable props: an observed list would copy and
+        # wrap every card, and announce each change as a full update.
+        dict.__setitem__(self._props, "cards", self._cards)
+        self.mark(f"col-{name}")
 
-    @property
-    def card(self) -> ItemCard:
-        """The state of the item this card shows."""
-        return self.face.card
+    def cards(self) -> list[CardFace]:
+        """The cards this tab shows, in display order."""
+        return [self.faces[c.item] for c in self._cards]
 
-    def show(self, face: CardFace, *, flashed_by: str | None = None) -> None:
-        """Display a (newer) state of the item; flash it if someone else changed it."""
-        self.face = face
-        self._set(face, flashed_by)
+    def holds(self, item: str) -> bool:
+        """Whether the column shows this item."""
+        return item in self.faces
 
-    def _set(self, face: CardFace, flashed_by: str | None = None) -> None:
-        card = face.card
-        values: dict[str, Any] = {
-            "title": card.title,
-            "owner": card.owner_name if self._show_owner else "",
-            "initials": face.initials if self._show_owner else "",
-            "created": face.created,
-            "snippet": face.snippet,
-        }
+    def place(self, face: CardFace, flashed_by: str | None) -> dict[str, Any]:
+        """Show (a newer state of) a card; returns the operation for the browser."""
+        card = face.json(show_owner=self.show_owner)
+        self._remove(card.item)
+        at = bisect.bisect_left(self._cards, card.rank, key=_rank)
+        self._cards.insert(at, card)
+        self.faces[card.item] = face
         if flashed_by is not None:
-            # The browser ends the flash itself (card.js), so a change costs
-            # one update per tab, not a second one to switch the highlight off.
-            self._flash_until = time.monotonic() + FLASH_SECONDS
-            values["changed_by"] = flashed_by
-            values["flash"] = card.version
-        # Straight into the dict, then one update: this runs for every open
-        # tab on every change, and the observable dict's change machinery
-        # (copying, observing, handler dispatch) cost as much as the rest of
-        # the card's work. Nothing binds to a card's props.
-        dict.update(self._props, values)
-        self.update()
+            self._flashes[card.item] = (flashed_by, time.monotonic() + FLASH_SECONDS)
+        return put(card, flashed_by)
+
+    def take(self, item: str) -> dict[str, Any]:
+        """Stop showing a card; returns the operation for the browser."""
+        face = self.faces.get(item)
+        version = face.card.version if face is not None else 0
+        self._remove(item)
+        return drop(item, version)
+
+    def reset(self) -> dict[str, Any]:
+        """The operation that makes the browser show exactly the server's list."""
+        return {"op": "reset", "cards": list(self._cards)}
+
+    def _remove(self, item: str) -> None:
+        if self.faces.pop(item, None) is None:
+            return
+        for i, shown in enumerate(self._cards):
+            if shown.item == item:
+                del self._cards[i]
+                return
 
     def _displayed_contents(self, *, only_visible: bool) -> list[Any]:
-        # What card.js renders as text, for ElementFilter and user.should_see.
-        flashing = time.monotonic() < self._flash_until
-        return [
-            self._props["title"],
-            self._props["owner"],
-            age(self.card.created_at),
-            self._props["snippet"],
-            f"changed by {self._props['changed_by']}" if flashing else None,
-        ]
+        # What board_column.js renders as text, for ElementFilter and
+        # user.should_see in NiceGUI's user simulation.
+        now = time.monotonic()
+        shown: list[Any] = [self.name, str(len(self._cards))]
+        for card in self._cards:
+            face = self.faces[card.item]
+            shown += [card.title, card.owner, age(face.card.created_at), card.snippet]
+            who, until = self._flashes.get(card.item, ("", 0.0))
+            if now < until:
+                shown.append(f"changed by {who}")
+        return shown
+
+
+def _rank(card: CardJson) -> float:
+    return card.rank
+
+
+def send_operations(column_ops: dict[BoardColumn, list[dict[str, Any]]]) -> None:
+    """Send one tab's operations, for any of its columns, as one message."""
+    if not column_ops:
+        return
+    client = next(iter(column_ops)).client
+    if client.is_deleted:
+        return
+    # Queued in the page, then applied by each column's component: an
+    # operation that arrives before its column has mounted (the first moments
+    # of a page) is kept for it, not lost. (Element.run_method would drop it.)
+    code = (
+        "".join(
+            f"(window.{OPS_QUEUE}=window.{OPS_QUEUE}||[]).push([{column.id},"
+            f"{json.dumps(ops)}]);"
+            for column, ops in column_ops.items()
+        )
+        + "window.__itemhub_drain&&window.__itemhub_drain()"
+    )
+    # What Element.run_method sends, without a background task per call: this
+    # runs for every open tab on every change.
+    client.outbox.enqueue_message("run_javascript", {"code": code}, client.id)
 
 
 class ColumnView:
-    """A column: header with count, quick-add, and a sortable list of cards."""
+    """A board column and its quick-add field."""
 
     def __init__(
         self,
         name: str,
         *,
         on_add: Callable[[ColumnView], Awaitable[None]],
-        on_end: Callable[[SortableEventArguments], Awaitable[None]],
+        on_move: Callable[[GenericEventArguments], Awaitable[None]],
         on_open: Callable[[GenericEventArguments], Awaitable[None]],
         sortable: bool,
+        show_owner: bool,
     ) -> None:
         self.name = name
-        with (
-            ui.card()
-            .classes("w-72 shrink-0 p-2 gap-2 bg-grey-2 dark:bg-grey-9")
-            .props(f'data-testid="column-{slug(name)}"')
-        ):
-            with ui.row().classes("w-full items-center justify-between"):
-                ui.label(name).classes("text-subtitle1 font-medium")
-                self.badge = ui.badge("0").props(f'data-testid="count-{slug(name)}"')
-                self.badge.mark(f"count-{name}")
+        with BoardColumn(name, sortable=sortable, show_owner=show_owner) as column:
+            self.column = column
             self.quick_add = (
                 ui.input(placeholder="Add an item…")
                 .props(f'dense clearable data-testid="add-{slug(name)}"')
@@ -215,31 +306,8 @@ class ColumnView:
             )
             self.quick_add.on("keydown.enter", lambda: on_add(self))
             self.quick_add.set_visibility(sortable)
-            self.container = (
-                ui.column()
-                .classes("w-full min-h-16 gap-2")
-                .props(f'data-testid="col-{slug(name)}"')
-                .mark(f"col-{name}")
-            )
-            # One listener per column, not one per card: card.js dispatches a
-            # bubbling "open_card" with the item id (a listener is ~0.6 KiB).
-            self.container.on(
-                OPEN_CARD, on_open, js_handler="(event) => emit(event.detail)"
-            )
-            if sortable:
-                self.container.make_sortable(group="board", on_end=on_end)
-
-    def cards(self) -> list[CardView]:
-        """The cards in display order."""
-        return [
-            c for c in self.container.default_slot.children if isinstance(c, CardView)
-        ]
-
-    def recount(self) -> None:
-        """Refresh the card count."""
-        # The container holds cards only; this runs for every open tab on
-        # every change, so no list is built to count them.
-        self.badge.set_text(str(len(self.container.default_slot.children)))
+        column.on(OPEN_CARD, on_open)
+        column.on(MOVE_CARD, on_move)
 
 
 class BoardView:
@@ -252,123 +320,105 @@ class BoardView:
         board_filter: BoardFilter,
         *,
         faces: CardFaces,
-        on_open: Callable[[CardView], Awaitable[None]],
+        on_open: Callable[[ItemCard], Awaitable[None]],
     ) -> None:
         self.hub = hub
         self.user = user
         self.filter = board_filter
         self.faces = faces
         self.on_open = on_open
-        self.cards: dict[UUID, CardView] = {}
+        self.shown: dict[UUID, str] = {}  # item -> the column showing it
         self.columns: dict[str, ColumnView] = {}
         with ui.row().classes("w-full gap-3 no-wrap overflow-x-auto items-start pb-4"):
             for name in hub.settings.board_columns:
                 self.columns[name] = ColumnView(
                     name,
                     on_add=self.quick_add,
-                    on_end=self.on_drop,
+                    on_move=self.on_drop,
                     on_open=self._open,
                     sortable=not board_filter.archived,
+                    show_owner=user.is_superuser,
                 )
+
+    def card(self, item_id: UUID) -> ItemCard | None:
+        """The state of an item this tab shows."""
+        name = self.shown.get(item_id)
+        if name is None:
+            return None
+        return self.columns[name].column.faces[str(item_id)].card
 
     async def _open(self, e: GenericEventArguments) -> None:
         try:
             item_id = UUID(str(e.args))
         except ValueError:
             return  # not one of our cards
-        view = self.cards.get(item_id)
-        if view is not None:
-            await self.on_open(view)
+        card = self.card(item_id)
+        if card is not None:
+            await self.on_open(card)
 
     # --- loading and live updates ---------------------------------------------
 
     def fill(self, board: dict[str, list[ItemCard]]) -> None:
         """Show the loaded cards (deltas that raced the load may be here already)."""
+        touched: set[BoardColumn] = set()
         for cards in board.values():
             for card in cards:
-                self._changed(card, flash=False)
-        for column in self.columns.values():
-            column.recount()
+                if not self._visible(card):
+                    continue
+                name = self.shown.get(card.id)
+                if name is not None:
+                    column = self.columns[name].column
+                    if column.faces[str(card.id)].card.version >= card.version:
+                        continue  # a delta that raced the load is newer
+                    column.take(str(card.id))
+                    touched.add(column)
+                column = self.columns[card.column].column
+                column.place(self.faces.face(card), None)
+                self.shown[card.id] = card.column
+                touched.add(column)
+        for column in touched:
+            column.update()
 
     def apply(self, deltas: Sequence[Delta]) -> None:
         """Apply deltas; ignore any older than what this tab shows."""
-        touched: set[str] = set()
+        ops: dict[BoardColumn, list[dict[str, Any]]] = {}
         for delta in deltas:
             if isinstance(delta, ItemRemoved):
-                view = self.cards.pop(delta.item_id, None)
-                if view is not None:
-                    touched.add(view.card.column)
-                    view.delete()
+                name = self.shown.pop(delta.item_id, None)
+                if name is not None:
+                    column = self.columns[name].column
+                    ops.setdefault(column, []).append(column.take(str(delta.item_id)))
             elif isinstance(delta, ItemChanged):
-                touched |= self._changed(delta.item)
-        for name in touched:
-            if name in self.columns:
-                self.columns[name].recount()
+                self._changed(delta.item, ops)
+        send_operations(ops)
 
-    def _changed(self, card: ItemCard, *, flash: bool = True) -> set[str]:
-        view = self.cards.get(card.id)
-        visible = card.column in self.columns and self.filter.shows(card)
-        if self.user.is_superuser is False and card.owner_id != self.user.id:
-            visible = False
-        if view is not None and card.version <= view.card.version:
-            return set()
-        foreign = flash and card.changed_by_id != self.user.id
-        flashed_by = card.changed_by_name if foreign else None
-        if view is None:
-            if not visible:
-                return set()
-            self._insert(card, flashed_by)
-            return {card.column}
-        old = view.card
-        if not visible:
-            del self.cards[card.id]
-            view.delete()
-            return {old.column}
-        view.show(self.faces.face(card), flashed_by=flashed_by)
-        if (old.column, old.rank) != (card.column, card.rank) or old.archived:
-            self._move(view, self.columns[card.column])
-        return {old.column, card.column}
+    def _visible(self, card: ItemCard) -> bool:
+        if card.column not in self.columns or not self.filter.shows(card):
+            return False
+        return self.user.is_superuser or card.owner_id == self.user.id
 
-    @staticmethod
-    def _place(view: CardView, column: ColumnView, index: int) -> None:
-        """Put a card at ``index`` in a column: ``Element.move`` without its checks."""
-        # Runs for every open tab on every move. A card holds no elements, so
-        # Element.move's walk of the target's ancestors can never fail here.
-        source = view.parent_slot
-        target = column.container.default_slot
-        if source is not None:
-            source.children.remove(view)
-            if source is not target:
-                source.parent.update()
-        view.parent_slot = target
-        target.children.insert(index, view)
-        column.container.update()
-
-    def _move(self, view: CardView, column: ColumnView) -> None:
-        self._place(view, column, self._index(view.card, view))
-
-    def _index(self, card: ItemCard, view: CardView | None = None) -> int:
-        """Where the card goes among the other cards of its column, by rank."""
-        # Runs for every open tab on every change: ranks are compared first,
-        # plain attributes, no UUID comparison per card.
-        rank = card.rank
-        children = self.columns[card.column].container.default_slot.children
-        before = 0
-        for c in children:
-            if c is not view and c.face.card.rank < rank:  # type: ignore[attr-defined]
-                before += 1
-        return before
-
-    def _insert(self, card: ItemCard, flashed_by: str | None = None) -> None:
-        column = self.columns[card.column]
-        index = self._index(card)
-        with column.container:
-            view = CardView(self.faces.face(card), show_owner=self.user.is_superuser)
-        if flashed_by is not None:
-            view.show(view.face, flashed_by=flashed_by)
-        if index < len(column.container.default_slot.children) - 1:
-            self._place(view, column, index)
-        self.cards[card.id] = view
+    def _changed(
+        self, card: ItemCard, ops: dict[BoardColumn, list[dict[str, Any]]]
+    ) -> None:
+        name = self.shown.get(card.id)
+        item = str(card.id)
+        if name is not None:
+            known = self.columns[name].column.faces[item].card
+            if card.version <= known.version:
+                return
+            if not self._visible(card) or card.column != name:
+                column = self.columns[name].column
+                ops.setdefault(column, []).append(column.take(item))
+                del self.shown[card.id]
+        if not self._visible(card):
+            return
+        foreign = card.changed_by_id != self.user.id
+        column = self.columns[card.column].column
+        face = self.faces.face(card)
+        ops.setdefault(column, []).append(
+            column.place(face, card.changed_by_name if foreign else None)
+        )
+        self.shown[card.id] = card.column
 
     # --- commands from this tab -----------------------------------------------
 
@@ -391,35 +441,40 @@ class BoardView:
             return
         column.quick_add.set_value("")
 
-    async def on_drop(self, e: SortableEventArguments) -> None:
+    async def on_drop(self, e: GenericEventArguments) -> None:
         """A drag ended: send it as a move, or snap the card back if refused."""
-        view = e.item
-        if not isinstance(view, CardView):
+        args = e.args if isinstance(e.args, dict) else {}
+        try:
+            item_id = UUID(str(args.get("item")))
+            index = int(args.get("index", -1))
+        except (TypeError, ValueError):
             return
-        # Read before any await: the version this tab showed when it was dropped.
-        expected = view.card.version
-        source = self._column_of(e.source)
-        target = self._column_of(e.target)
-        if source is None or target is None:
+        source_name = self.shown.get(item_id)
+        target = self.columns.get(str(args.get("to")))
+        if source_name is None or target is None or index < 0:
             return
+        source = self.columns[source_name]
+        # The version this tab showed when the card was dropped, read before any
+        # await (a newer delta may arrive meanwhile).
+        card = source.column.faces[str(item_id)].card
 
         def snap_back() -> None:
-            view.move(target_container=source.container, target_index=e.old_index)
-            source.recount()
-            target.recount()
+            # The browser moved the card already; show it the server's lists.
+            ops = {c.column: [c.column.reset()] for c in {source, target}}
+            send_operations(ops)
 
         if not await still_logged_in(self.hub, self.user):
             snap_back()
             return
-        position = await self._global_position(target, view)
+        position = await self._global_position(target, item_id, index)
         try:
             await in_thread(
                 self.hub.bus.handle,
                 MoveItem(
-                    item_id=view.card.id,
+                    item_id=item_id,
                     column=target.name,
                     position=position,
-                    expected_version=expected,
+                    expected_version=card.version,
                 ),
                 ui_context(self.user),
             )
@@ -432,23 +487,16 @@ class BoardView:
         except DomainError as exc:
             snap_back()
             ui.notify(f"Not moved: {exc}", type="negative")
-        else:
-            source.recount()
-            target.recount()
 
-    async def _global_position(self, target: ColumnView, view: CardView) -> int:
+    async def _global_position(
+        self, target: ColumnView, item_id: UUID, here: int
+    ) -> int:
         """The index in the whole column, whatever this tab's filter hides."""
-        shown = target.cards()
-        here = shown.index(view)
+        shown = [f.card.id for f in target.column.cards() if f.card.id != item_id]
         everyone = await in_thread(self.hub.read.column_ids, target.name)
-        order = [i for i in everyone if i != view.card.id]
-        if here > 0 and shown[here - 1].card.id in order:
-            return order.index(shown[here - 1].card.id) + 1
-        if here + 1 < len(shown) and shown[here + 1].card.id in order:
-            return order.index(shown[here + 1].card.id)
+        order = [i for i in everyone if i != item_id]
+        if 0 < here <= len(shown) and shown[here - 1] in order:
+            return order.index(shown[here - 1]) + 1
+        if here < len(shown) and shown[here] in order:
+            return order.index(shown[here])
         return 0 if here == 0 else len(order)
-
-    def _column_of(self, container: object) -> ColumnView | None:
-        return next(
-            (c for c in self.columns.values() if c.container is container), None
-        )

@@ -9,9 +9,9 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import Client, app, ui
 
-from itemhub.projections import Delta
+from itemhub.projections import Delta, ItemCard
 from itemhub.runtime import Hub
-from itemhub.ui.components.board import BoardFilter, BoardView, CardView, initials
+from itemhub.ui.components.board import BoardFilter, BoardView, initials
 from itemhub.ui.components.item_dialog import ItemDialog
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
@@ -87,13 +87,13 @@ def register(hub: Hub, live: LiveFeed) -> None:
             content = ui.context.slot.parent
             dialogs: list[ItemDialog] = []
 
-            async def open_card(view: CardView) -> None:
+            async def open_card(card: ItemCard) -> None:
                 # Built on first use: most tabs never edit, and its ~20
                 # elements would otherwise cost memory in every open tab.
                 if not dialogs:
                     with content:
                         dialogs.append(ItemDialog(hub, user))
-                await dialogs[0].open(view.card)
+                await dialogs[0].open(card)
 
             board = BoardView(
                 hub, user, board_filter, faces=live.faces, on_open=open_card

@@ -1,0 +1,177 @@
+// One board column as a single NiceGUI element: its name, card count, a slot
+// (the quick-add field) and its cards. Cards are data, not elements; every
+// field is interpolated with {{ }}, which Vue escapes (no HTML from item text).
+//
+// The server sends each change as operations (board.py send_operations):
+//   {op: "put", card, flash}  show a card, or a newer state of it, at its rank
+//   {op: "drop", item, version}  remove a card shown at that version or older
+//   {op: "reset", cards}  show exactly these cards (after a refused drag)
+// They are version-checked, so applying one again, or after a full update of
+// the element that already includes it, changes nothing.
+import { ref } from "vue";
+
+const FLASH_MS = 2500; // keep equal to FLASH_SECONDS in board.py
+const QUEUE = "__itemhub_ops"; // operations waiting for their column to mount
+
+// One clock for every card of the page, so ages stay current without a timer
+// per card or any message from the server.
+const now = ref(Date.now());
+setInterval(() => (now.value = Date.now()), 30000);
+
+// Item id -> {token, until}: a card moved to another column is shown afresh
+// there; this lets it finish (not restart) its flash.
+const flashes = new Map();
+
+// Element id -> mounted column, for queued operations and cross-column drags.
+const columns = new Map();
+
+function drain() {
+  const queue = window[QUEUE] || [];
+  window[QUEUE] = queue.filter(([id, ops]) => {
+    const column = columns.get(id);
+    if (!column) return true; // not mounted yet: keep it
+    column.apply(ops);
+    return false;
+  });
+}
+window.__itemhub_drain = drain;
+
+function age(created, at) {
+  const seconds = Math.max(0, Math.floor((at - Date.parse(created)) / 1000));
+  for (const [unit, size] of [
+    ["d", 86400],
+    ["h", 3600],
+    ["m", 60],
+  ]) {
+    if (seconds >= size) return `${Math.floor(seconds / size)}${unit} ago`;
+  }
+  return "just now";
+}
+
+export default {
+  template: `
+    <q-card class="w-72 shrink-0 p-2 column no-wrap bg-grey-2 dark:bg-grey-9" style="gap: 0.5rem">
+      <div class="row w-full items-center justify-between no-wrap">
+        <div class="text-subtitle1 font-medium">{{ column }}</div>
+        <q-badge color="primary" :data-testid="'count-' + slug">{{ list.length }}</q-badge>
+      </div>
+      <slot></slot>
+      <div ref="list" class="column w-full min-h-16 no-wrap" style="gap: 0.5rem" :data-testid="'col-' + slug">
+        <q-card
+          v-for="card in list"
+          :key="card.item"
+          :data-testid="'card-' + card.item"
+          class="w-full p-2 cursor-grab transition-all column no-wrap"
+          :class="{ 'ring-2 ring-orange-400': flashing[card.item] }"
+          style="gap: 0.25rem"
+          @click="$emit('open_card', card.item)"
+        >
+          <div class="font-medium break-words">{{ card.title }}</div>
+          <div class="row items-center no-wrap text-xs" style="gap: 0.5rem">
+            <q-avatar v-if="card.owner" size="sm" color="primary" text-color="white">{{ card.initials }}</q-avatar>
+            <span v-if="card.owner" class="ellipsis">{{ card.owner }}</span>
+            <span class="text-grey-7" :title="card.created">{{ age_of(card) }}</span>
+          </div>
+          <div v-if="card.snippet" class="text-xs text-grey-7 break-words">{{ card.snippet }}</div>
+          <div v-if="flashing[card.item]" class="text-xs text-orange-9">changed by {{ flashing[card.item] }}</div>
+        </q-card>
+      </div>
+    </q-card>
+  `,
+  props: {
+    eid: Number,
+    column: String,
+    slug: String,
+    cards: Array,
+    sortable: Boolean,
+  },
+  emits: ["open_card", "move_card"],
+  data() {
+    return { list: [...(this.cards || [])], flashing: {} };
+  },
+  watch: {
+    // A full update of the element (first render, a reload): the server's list.
+    cards(value) {
+      this.list = [...(value || [])];
+    },
+  },
+  async mounted() {
+    columns.set(this.eid, this);
+    this.$refs.list.__itemhub_column = this;
+    drain();
+    if (!this.sortable) return;
+    const { Sortable } = await import("nicegui-sortable");
+    if (!this.$refs.list) return; // unmounted meanwhile
+    this.sorter = Sortable.create(this.$refs.list, {
+      group: "itemhub-board",
+      animation: 150,
+      ghostClass: "opacity-50",
+      onEnd: (evt) => this.dropped(evt),
+    });
+  },
+  unmounted() {
+    if (columns.get(this.eid) === this) columns.delete(this.eid);
+    this.sorter?.destroy();
+    for (const timer of Object.values(this.timers || {})) clearTimeout(timer);
+  },
+  methods: {
+    age_of(card) {
+      return age(card.created, now.value);
+    },
+    index_of(item) {
+      return this.list.findIndex((c) => c.item === item);
+    },
+    apply(ops) {
+      for (const op of ops) {
+        if (op.op === "reset") {
+          this.list = [...op.cards];
+        } else if (op.op === "drop") {
+          const at = this.index_of(op.item);
+          if (at >= 0 && this.list[at].version <= op.version) this.list.splice(at, 1);
+        } else if (op.op === "put") {
+          const card = op.card;
+          const at = this.index_of(card.item);
+          if (at >= 0) {
+            if (this.list[at].version > card.version) continue;
+            this.list.splice(at, 1);
+          }
+          let to = this.list.findIndex((c) => c.rank > card.rank);
+          if (to < 0) to = this.list.length;
+          this.list.splice(to, 0, card);
+          if (op.flash) this.flash(card.item, op.flash, card.version);
+        }
+      }
+    },
+    flash(item, who, token) {
+      let seen = flashes.get(item);
+      if (!seen || seen.token !== token) {
+        seen = { token, until: Date.now() + FLASH_MS };
+        flashes.set(item, seen);
+      }
+      const left = seen.until - Date.now();
+      if (left <= 0) return;
+      this.flashing[item] = who;
+      this.timers = this.timers || {};
+      clearTimeout(this.timers[item]);
+      this.timers[item] = setTimeout(() => delete this.flashing[item], left);
+    },
+    dropped(evt) {
+      const target = evt.to.__itemhub_column;
+      // Put the node back where SortableJS took it from: Vue owns this DOM and
+      // renders the move from the lists below (as vuedraggable does).
+      evt.item.remove();
+      evt.from.insertBefore(evt.item, evt.from.children[evt.oldIndex] ?? null);
+      if (!target || (target === this && evt.oldIndex === evt.newIndex)) return;
+      const [card] = this.list.splice(evt.oldIndex, 1);
+      if (!card) return;
+      // Shown where it was dropped until the server's own update arrives (or a
+      // "reset" snaps it back); the rank only orders it in this tab meanwhile.
+      const before = target.list[evt.newIndex - 1];
+      const after = target.list[evt.newIndex];
+      const rank =
+        before && after ? (before.rank + after.rank) / 2 : before ? before.rank + 1 : after ? after.rank - 1 : 0;
+      target.list.splice(evt.newIndex, 0, { ...card, rank });
+      this.$emit("move_card", { item: card.item, to: target.column, index: evt.newIndex });
+    },
+  },
+};
