@@ -34,6 +34,7 @@ import ast
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import os
@@ -753,6 +754,27 @@ async def ui_login(http: aiohttp.ClientSession, base: str) -> None:
 # --- probes ------------------------------------------------------------------------
 
 
+class DriverGc:
+    """Full collections of this driver's own heap (they stall every tab's timing)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif info["generation"] == 2:
+            ms = (time.perf_counter() - self._started) * 1000
+            if ms >= 20:
+                self.pauses.append(ms)
+
+    def take(self) -> list[float]:
+        """Pauses (ms) since the last take."""
+        pauses, self.pauses = self.pauses, []
+        return pauses
+
+
 class LoopLag:
     """How late this process's event loop wakes up from 50 ms sleeps (max)."""
 
@@ -875,6 +897,8 @@ class Stage:
     # The server's full garbage collections (ms each), connecting / in rounds.
     gc_connect_ms: list[float] = field(default_factory=list)
     gc_rounds_ms: list[float] = field(default_factory=list)
+    # This driver's own full collections of 20 ms or more in the rounds.
+    driver_gc_rounds_ms: list[float] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -1099,6 +1123,8 @@ async def measure(
         tabs: list[Tab] = []
         trouble = Trouble()
         driver_lag = LoopLag()
+        driver_gc = DriverGc()
+        gc.callbacks.append(driver_gc)
         server_lag = ServerLag(server.url)
         try:
             started = time.perf_counter()
@@ -1172,6 +1198,12 @@ async def measure(
                     driver_lag.take()
                     server_lag.take()
                     server.take_gc_pauses()
+                    # The tabs' state is long-lived: frozen, this driver's own
+                    # full collections in the rounds do not walk it (one stalled
+                    # the driver, and so every tab's timing, 90 ms at N=200).
+                    gc.collect()
+                    gc.freeze()
+                    driver_gc.take()
                     await run_rounds(
                         stage,
                         tabs,
@@ -1189,6 +1221,7 @@ async def measure(
                     stage.driver_lag_rounds_ms = driver_lag.take()
                     stage.server_lag_rounds_ms = server_lag.take()
                     stage.gc_rounds_ms = server.take_gc_pauses()
+                    stage.driver_gc_rounds_ms = driver_gc.take()
                     trouble.count(stage, tabs)
                     server.check_alive()
                 except Exception as exc:  # report what happened, keep what worked
@@ -1455,6 +1488,21 @@ def findings(run: Run) -> list[str]:
                 else ""
             )
         )
+    driver = [s for s in run.stages if s.driver_gc_rounds_ms]
+    out.append(
+        "The load driver's own full garbage collections during the rounds "
+        "(they delay the timing of every tab): "
+        + (
+            ", ".join(
+                f"{len(s.driver_gc_rounds_ms)} at N={s.clients} (worst "
+                f"{max(s.driver_gc_rounds_ms):,.0f} ms)"
+                for s in driver
+            )
+            if driver
+            else "none of 20 ms or more"
+        )
+        + "; the driver freezes its heap (`gc.freeze`) before each stage's rounds."
+    )
     logouts = [s for s in run.stages if s.logouts]
     if logouts:
         out.append(

@@ -171,3 +171,66 @@ async def test_a_drag_in_one_browser_moves_the_card_in_the_other(
     ARTIFACTS.mkdir(exist_ok=True)
     await bob.screenshot(path=str(ARTIFACTS / "board-after-remote-drag.png"))
     assert (ARTIFACTS / "board-after-remote-drag.png").stat().st_size > 0
+
+
+# Holds back the card operations of live updates, as if they were still on their
+# way to this tab, and lets the resets of a refused drag through.
+HOLD_PUSHES_JS = """() => {
+  const drain = window.__itemhub_drain;
+  const isReset = ([, ops]) => ops.some((op) => op.op === "reset");
+  window.__itemhub_held = [];
+  window.__itemhub_drain = () => {
+    const queue = window.__itemhub_ops || [];
+    window.__itemhub_held.push(...queue.filter((entry) => !isReset(entry)));
+    window.__itemhub_ops = queue.filter(isReset);
+    drain();
+  };
+  window.__itemhub_release = () => {
+    window.__itemhub_ops = [...(window.__itemhub_ops || []), ...window.__itemhub_held];
+    window.__itemhub_drain = drain;
+    drain();
+  };
+}"""
+
+
+async def test_a_drag_refused_as_stale_snaps_back_in_the_browser(
+    server: Server, browser: Browser
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {_api_token(server, ADMIN_EMAIL, ADMIN_PASSWORD)}"
+    }
+    item = httpx.post(
+        f"{server.url}/api/v1/items",
+        json={"title": "Contested card", "column": "Todo"},
+        headers=headers,
+        timeout=10,
+    ).json()
+    card = f"[data-testid=card-{item['id']}]"
+    page = await _log_in(browser, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await expect(page.locator(f"[data-testid=col-todo] > {card}")).to_be_visible()
+    await page.evaluate(HOLD_PUSHES_JS)
+
+    # Moved elsewhere meanwhile; this tab has not shown it yet.
+    moved = httpx.post(
+        f"{server.url}/api/v1/items/{item['id']}/move",
+        json={"column": "Doing", "position": 0},
+        headers=headers,
+        timeout=10,
+    )
+    assert moved.status_code == 200, moved.text
+    await _ready(page)
+    await expect(page.locator(f"[data-testid=col-todo] > {card}")).to_be_visible()
+
+    # The drag carries version 1, the version the card shows: refused.
+    await page.locator(card).drag_to(page.locator("[data-testid=col-done]"))
+    await expect(page.get_by_text("moved or changed it first")).to_be_visible()
+    await expect(page.locator(f"[data-testid=col-done] > {card}")).to_have_count(0)
+    await expect(page.locator(f"[data-testid=col-todo] > {card}")).to_have_count(0)
+    # The held update arrives after the reset and still applies.
+    await page.evaluate("window.__itemhub_release()")
+    await expect(page.locator(f"[data-testid=col-doing] > {card}")).to_be_visible()
+    await expect(page.locator(card)).to_have_count(1)
+    now = httpx.get(
+        f"{server.url}/api/v1/items/{item['id']}", headers=headers, timeout=10
+    ).json()
+    assert (now["column"], now["version"]) == ("Doing", 2)

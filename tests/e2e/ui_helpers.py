@@ -73,9 +73,22 @@ def click_card(user: User, item_id: UUID) -> None:
     UserInteraction(user, {column}, None).trigger(OPEN_CARD, str(item_id))
 
 
-def drag(user: User, item_id: UUID, column: str, index: int) -> None:
-    """Drop a card at ``index`` of a column, as board_column.js reports a drag."""
+def drag(
+    user: User, item_id: UUID, column: str, index: int, *, version: int | None = None
+) -> None:
+    """Drop a card at ``index`` of a column, as board_column.js reports a drag.
+
+    ``version`` is the one the browser showed (default: what the page holds).
+    """
     source = column_of(user, item_id)
+    shown = source.faces[str(item_id)].card.version
     UserInteraction(user, {source}, None).trigger(
-        MOVE_CARD, {"item": str(item_id), "to": column, "index": index}
+        MOVE_CARD,
+        {
+            "item": str(item_id),
+            "version": shown if version is None else version,
+            "from": source.name,
+            "to": column,
+            "index": index,
+        },
     )

@@ -10,6 +10,7 @@ few hundred bytes, not the re-serialisation of two whole columns.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -17,8 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+# Imported for its side effect: it registers the "nicegui-sortable" module
+# (SortableJS) that board_column.js loads for drag and drop.
+import nicegui.elements.sortable  # noqa: F401
 from nicegui import json, ui
-from nicegui.elements.sortable import Sortable
 from nicegui.events import GenericEventArguments
 
 from itemhub.commands import Conflict, CreateItem, DomainError, MoveItem
@@ -31,10 +34,6 @@ from itemhub.projections import (
 )
 from itemhub.runtime import Hub
 from itemhub.ui.session import in_thread, still_logged_in, ui_context
-
-# board_column.js loads SortableJS through the "nicegui-sortable" module that
-# NiceGUI registers with this element class; importing it registers the module.
-assert Sortable is not None
 
 FLASH_SECONDS = 2.5  # keep equal to FLASH_MS in board_column.js
 SNIPPET = 90
@@ -130,12 +129,8 @@ def _face(card: ItemCard, item: str) -> CardFace:
         created=created.isoformat(timespec="milliseconds"),
         snippet=snippet(card.description),
     )
-    plain = CardJson(**{**_fields(full), "owner": "", "initials": ""})
+    plain = dataclasses.replace(full, owner="", initials="")
     return CardFace(card=card, with_owner=full, without_owner=plain)
-
-
-def _fields(card: CardJson) -> dict[str, Any]:
-    return {name: getattr(card, name) for name in CardJson.__slots__}
 
 
 class CardFaces:
@@ -446,23 +441,29 @@ class BoardView:
         args = e.args if isinstance(e.args, dict) else {}
         try:
             item_id = UUID(str(args.get("item")))
-            index = int(args.get("index", -1))
-        except (TypeError, ValueError):
-            return
-        source_name = self.shown.get(item_id)
+            # The version the browser showed when the card was dropped: pushes
+            # already applied here may not have reached it yet.
+            version = int(args["version"])
+            index = int(args["index"])
+        except (KeyError, TypeError, ValueError):
+            return  # not what board_column.js sends
+        source = self.columns.get(str(args.get("from")))
         target = self.columns.get(str(args.get("to")))
-        if source_name is None or target is None or index < 0:
+        if source is None or target is None or index < 0:
             return
-        source = self.columns[source_name]
-        # The version this tab showed when the card was dropped, read before any
-        # await (a newer delta may arrive meanwhile).
-        card = source.column.faces[str(item_id)].card
 
         def snap_back() -> None:
-            # The browser moved the card already; show it the server's lists.
-            ops = {c.column: [c.column.reset()] for c in {source, target}}
-            send_operations(ops)
+            # The browser moved the card already: show it the server's lists of
+            # the columns involved, wherever this tab now has the card.
+            involved = {source, target}
+            if (now := self.shown.get(item_id)) is not None:
+                involved.add(self.columns[now])
+            send_operations({c.column: [c.column.reset()] for c in involved})
 
+        if item_id not in self.shown:
+            snap_back()
+            ui.notify("Not moved: the item is no longer on your board", type="warning")
+            return
         if not await still_logged_in(self.hub, self.user):
             snap_back()
             return
@@ -474,7 +475,7 @@ class BoardView:
                     item_id=item_id,
                     column=target.name,
                     position=position,
-                    expected_version=card.version,
+                    expected_version=version,
                 ),
                 ui_context(self.user),
             )

@@ -171,7 +171,13 @@ export default {
       const rank =
         before && after ? (before.rank + after.rank) / 2 : before ? before.rank + 1 : after ? after.rank - 1 : 0;
       target.list.splice(evt.newIndex, 0, { ...card, rank });
-      this.$emit("move_card", { item: card.item, to: target.column, index: evt.newIndex });
+      this.$emit("move_card", {
+        item: card.item,
+        version: card.version, // the version this tab showed: the move's expected version
+        from: this.column,
+        to: target.column,
+        index: evt.newIndex,
+      });
     },
   },
 };
