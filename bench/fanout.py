@@ -1433,10 +1433,11 @@ def findings(run: Run) -> list[str]:
             f"costs about {per_client:.1f} ms of server CPU per open board tab "
             f"({small.server_cpu_ms:,.0f} ms at N={small.clients}, "
             f"{big.server_cpu_ms:,.0f} ms at N={big.clients}; the change and "
-            "its flash, whose end the browser handles). The *first* tab gets the "
-            "change nearly as late "
-            f"as the last (p50 {big.pct(big.first_ms, 50):,.0f} vs "
-            f"{big.pct(big.last_ms, 50):,.0f} ms at N={big.clients}): the change "
+            "its flash, whose end the browser handles; this also counts the "
+            "tabs' acks and NiceGUI's idle outbox wake-ups between rounds). The "
+            f"*first* tab has the change at p50 {big.pct(big.first_ms, 50):,.0f} "
+            f"ms, the last at {big.pct(big.last_ms, 50):,.0f} ms (N={big.clients})"
+            ": the change "
             "feed calls every tab's `BoardView.apply` in one loop callback before "
             "any outbox sends, and the POST's own response waits behind it too "
             f"(POST p50 {small.pct(small.http_ms, 50):,.0f} ms at "
@@ -1527,7 +1528,7 @@ def markdown(run: Run) -> str:
         "",
         f"- Machine: {m['cores']} cores, {m['memory']}, {m['platform']}; "
         f"load average {m['load_average']} before, {m['load_average_after']} after "
-        "(other jobs were running on the same machine)",
+        "(the load average also counts the bench's own server and driver)",
         f"- Python {m['python']}, NiceGUI {m['nicegui']}, python-socketio "
         f"{m['socketio']}, aiohttp {m['aiohttp']}",
         f"- Server: one `python -m itemhub serve` process, SQLite in a temp dir, "
@@ -1648,7 +1649,7 @@ def plot(run: Run, path: Path) -> None:
     lat.yaxis.set_minor_formatter(NullFormatter())
     lat.xaxis.set_minor_formatter(NullFormatter())
     lat.set_xlabel("connected board clients N")
-    lat.set_ylabel("move → update received (ms)")
+    lat.set_ylabel("move → change received (ms)")
     missed = [s.clients for s in run.stages if not s.latency_ms]
     lat.set_title(
         "Fan-out latency"
