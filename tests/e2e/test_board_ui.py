@@ -261,6 +261,26 @@ async def test_a_stale_move_snaps_back_and_says_who_moved_first(
     assert any(code.count('"op":"reset"') == 2 for code in sent)
 
 
+async def test_a_drag_within_a_column_reorders_it_for_everyone(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    admin = admin_context(hub)
+    ids = [
+        (await _handle(hub, CreateItem(title=t, column="Todo"), admin)).aggregate_id
+        for t in ("one", "two", "three")
+    ]
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await _eventually(lambda: titles(user, "Todo") == ["one", "two", "three"])
+    drag(user, ids[2], "Todo", 1)  # "three" dropped between "one" and "two"
+    await _eventually(lambda: titles(user, "Todo") == ["one", "three", "two"])
+    assert hub.read.column_ids("Todo") == [ids[0], ids[2], ids[1]]
+    drag(user, ids[0], "Todo", 2)  # "one" dropped at the bottom
+    await _eventually(lambda: titles(user, "Todo") == ["three", "two", "one"])
+    assert hub.read.column_ids("Todo") == [ids[2], ids[1], ids[0]]
+
+
 async def test_cards_are_data_and_changes_go_out_as_card_operations(
     app_env: Path, user: User
 ) -> None:
