@@ -17,7 +17,7 @@ by N, then R rounds each move one card to another column through
 "changed by" as for a colleague's change; the browser ends the flash itself)
 and time, per client, from just before the HTTP request until the message that
 puts the card into the target column reaches that client (the card operations
-of ``itemhub.ui.components.board.send_operations``; after a page reload, the
+of ``itemhub.ui.components.board_column.send_operations``; after a page reload, the
 column element that shows it there). It also records the server's
 CPU, its full-GC pauses (a ``gc.callbacks`` timer), the worst event-loop stall
 on either side, and any lost connections, reloads and error pages. A full run
@@ -629,7 +629,7 @@ class Tab:
                 self._arrived(now)
 
     def _on_operations(self, code: str, now: float) -> None:
-        """Card operations for the board's columns (board.py send_operations)."""
+        """Card operations for the board's columns (board_column.py send_operations)."""
         for element_id, ops in parse_operations(code):
             shown = self.column_cards.setdefault(element_id, set())
             for op in ops:
@@ -916,11 +916,11 @@ def card_test_id(item_id: str) -> str:
 
 
 def column_test_id(column: str) -> str:
-    """The test id of a column element (``slug`` of itemhub.ui.components.board)."""
+    """The test id of a column element (``slug`` of itemhub.ui.components.cards)."""
     return "column-" + "".join(c if c.isalnum() else "-" for c in column.lower())
 
 
-OPS_QUEUE = "__itemhub_ops"  # itemhub.ui.components.board.OPS_QUEUE
+OPS_QUEUE = "__itemhub_ops"  # itemhub.ui.components.board_column.OPS_QUEUE
 OPS_PUSH = re.compile(r"\.push\(\[(\d+),")
 
 

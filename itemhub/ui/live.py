@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from nicegui import Event
 
 from itemhub.projections import ChangeFeed, Delta, ItemRemoved
-from itemhub.ui.components.board import CardFaces
+from itemhub.ui.components.cards import CardFaces
 from itemhub.ui.presence import Presence
 
 

@@ -15,7 +15,7 @@ from itemhub import runtime
 from itemhub.commands import CreateItem
 from itemhub.projections import ItemCard
 from itemhub.projections.queries import ReadModels
-from itemhub.ui.components.board import BoardColumn
+from itemhub.ui.components.board_column import BoardColumn
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
 from tests.e2e.ui_helpers import login
 

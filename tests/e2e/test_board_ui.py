@@ -23,7 +23,7 @@ from itemhub.commands import (
     RevokeSuperuser,
 )
 from itemhub.runtime import Hub
-from itemhub.ui.components.board import OPS_QUEUE
+from itemhub.ui.components.board_column import OPS_QUEUE
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
 from tests.e2e.ui_helpers import (
     RETRIES,

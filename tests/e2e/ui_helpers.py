@@ -12,7 +12,8 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from nicegui.testing.user_navigate import UserNavigate
 
-from itemhub.ui.components.board import MOVE_CARD, OPEN_CARD, BoardColumn, CardFace
+from itemhub.ui.components.board_column import MOVE_CARD, OPEN_CARD, BoardColumn
+from itemhub.ui.components.cards import CardFace
 
 RETRIES = 50  # should_see polls every 0.1 s; logins hash with Argon2
 

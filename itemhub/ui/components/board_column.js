@@ -2,7 +2,7 @@
 // (the quick-add field) and its cards. Cards are data, not elements; every
 // field is interpolated with {{ }}, which Vue escapes (no HTML from item text).
 //
-// The server sends each change as operations (board.py send_operations):
+// The server sends each change as operations (board_column.py send_operations):
 //   {op: "put", card, flash}  show a card, or a newer state of it, at its rank
 //   {op: "drop", item, version}  remove a card shown at that version or older
 //   {op: "reset", cards}  show exactly these cards (after a refused drag)
@@ -10,7 +10,7 @@
 // the element that already includes it, changes nothing.
 import { ref } from "vue";
 
-const FLASH_MS = 2500; // keep equal to FLASH_SECONDS in board.py
+const FLASH_MS = 2500; // keep equal to FLASH_SECONDS in board_column.py
 const QUEUE = "__itemhub_ops"; // operations waiting for their column to mount
 
 // One clock for every card of the page, so ages stay current without a timer

@@ -11,7 +11,8 @@ from nicegui import Client, app, ui
 
 from itemhub.projections import Delta, ItemCard
 from itemhub.runtime import Hub
-from itemhub.ui.components.board import BoardFilter, BoardView, initials
+from itemhub.ui.components.board import BoardFilter, BoardView
+from itemhub.ui.components.cards import initials
 from itemhub.ui.components.item_dialog import ItemDialog
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed

@@ -11,7 +11,7 @@ from nicegui import ui
 from itemhub.projections.checkpoints import BoardCheckpoints
 from itemhub.projections.history import board_as_of
 from itemhub.runtime import Hub
-from itemhub.ui.components.board import initials, slug
+from itemhub.ui.components.cards import initials, slug
 from itemhub.ui.frame import frame
 from itemhub.ui.session import in_thread, login_redirect, session_user
 
