@@ -6,13 +6,14 @@ import asyncio
 import threading
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from nicegui import background_tasks
 from nicegui.testing import User
 
 from itemhub import runtime
-from itemhub.commands import CreateItem
+from itemhub.commands import CreateItem, DeleteItem, MoveItem
 from itemhub.projections import ItemCard
 from itemhub.projections.queries import ReadModels
 from itemhub.ui.components.board_column import BoardColumn
@@ -59,3 +60,55 @@ async def test_a_tab_deleted_while_its_board_loads_ends_quietly(
     assert not [
         e for e in client.elements.values() if isinstance(e, BoardColumn) and e.cards()
     ]
+
+
+async def test_changes_during_the_load_are_not_undone_by_it(
+    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del app_env
+    hub = runtime.current()
+    admin = admin_context(hub)
+
+    def create(title: str) -> UUID:
+        result = hub.bus.handle(CreateItem(title=title, column="Todo"), admin)
+        return result.aggregate_id
+
+    deleted = await asyncio.to_thread(create, "deleted")
+    moved = await asyncio.to_thread(create, "moved")
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    read, release = threading.Event(), threading.Event()
+    original = ReadModels.board
+
+    def stale_board(
+        self: ReadModels, *args: Any, **kwargs: Any
+    ) -> dict[str, list[ItemCard]]:
+        board = original(self, *args, **kwargs)  # read before the changes below
+        read.set()
+        release.wait(BLOCK_LIMIT)
+        return board
+
+    monkeypatch.setattr(ReadModels, "board", stale_board)
+    earlier = set(background_tasks.running_tasks)
+    client = await user.open("/")  # served once connected; the load goes on
+    (page_task,) = [
+        t for t in background_tasks.running_tasks - earlier if t.get_name() == PAGE_TASK
+    ]
+    assert await asyncio.to_thread(read.wait, BLOCK_LIMIT)
+    await asyncio.to_thread(hub.bus.handle, DeleteItem(item_id=deleted), admin)
+    await asyncio.to_thread(
+        hub.bus.handle, MoveItem(item_id=moved, column="Doing", position=0), admin
+    )
+    release.set()
+    assert await page_task is None  # the board has loaded
+
+    def titles(column: str) -> list[str]:
+        (element,) = [
+            e
+            for e in client.elements.values()
+            if isinstance(e, BoardColumn) and e.name == column
+        ]
+        return [c.card.title for c in element.cards()]
+
+    # The load's older copies (both in Todo) lose to what the deltas said.
+    assert titles("Doing") == ["moved"]
+    assert titles("Todo") == []

@@ -79,10 +79,12 @@ def drag(
 ) -> None:
     """Drop a card at ``index`` of a column, as board_column.js reports a drag.
 
-    ``version`` is the one the browser showed (default: what the page holds).
+    ``version`` is the one the browser showed (default: what the page holds);
+    the neighbours are the cards the page shows around ``index``.
     """
     source = column_of(user, item_id)
     shown = source.faces[str(item_id)].card.version
+    others = [c.card.id for c in column_cards(user, column) if c.card.id != item_id]
     UserInteraction(user, {source}, None).trigger(
         MOVE_CARD,
         {
@@ -91,5 +93,7 @@ def drag(
             "from": source.name,
             "to": column,
             "index": index,
+            "before": str(others[index - 1]) if 0 < index <= len(others) else None,
+            "after": str(others[index]) if index < len(others) else None,
         },
     )

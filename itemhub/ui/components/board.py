@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from itemhub.projections import (
     ItemRemoved,
     UserCredentials,
 )
+from itemhub.projections.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import Hub
 from itemhub.ui.components.board_column import (
     MOVE_CARD,
@@ -27,6 +29,8 @@ from itemhub.ui.components.board_column import (
 )
 from itemhub.ui.components.cards import CardFaces, slug
 from itemhub.ui.session import in_thread, still_logged_in, ui_context
+
+REMOVED = sys.maxsize  # the "version" of a deleted item
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,11 @@ class BoardView:
         self.faces = faces
         self.on_open = on_open
         self.shown: dict[UUID, str] = {}  # item -> the column showing it
+        # Until the board has loaded: the newest version of each item that a
+        # delta brought (REMOVED: deleted), so the load cannot bring back an
+        # older state, visible or not. None once loaded.
+        self._seen: dict[UUID, int] | None = {}
+        self._sent_while_loading = False
         self.columns: dict[str, ColumnView] = {}
         with ui.row().classes("w-full gap-3 no-wrap overflow-x-auto items-start pb-4"):
             for name in hub.settings.board_columns:
@@ -125,36 +134,48 @@ class BoardView:
 
     def fill(self, board: dict[str, list[ItemCard]]) -> None:
         """Show the loaded cards (deltas that raced the load may be here already)."""
+        seen = self._seen or {}
         touched: set[BoardColumn] = set()
         for cards in board.values():
             for card in cards:
-                if not self._visible(card):
-                    continue
-                name = self.shown.get(card.id)
+                if seen.get(card.id, 0) >= card.version:
+                    continue  # a delta during the load had this or a newer state
+                name = self.shown.pop(card.id, None)
                 if name is not None:
-                    column = self.columns[name].column
-                    if column.faces[str(card.id)].card.version >= card.version:
-                        continue  # a delta that raced the load is newer
-                    column.take(str(card.id))
+                    self.columns[name].column.take(str(card.id))
+                    touched.add(self.columns[name].column)
+                if self._visible(card):
+                    column = self.columns[card.column].column
+                    column.place(self.faces.face(card), None)
+                    self.shown[card.id] = card.column
                     touched.add(column)
-                column = self.columns[card.column].column
-                column.place(self.faces.face(card), None)
-                self.shown[card.id] = card.column
-                touched.add(column)
-        for column in touched:
-            column.update()
+        self._seen = None
+        if self._sent_while_loading:
+            # After the operations already on their way, in the same channel:
+            # a full update of the elements would be sent before them.
+            send_operations({c: [c.reset()] for c in touched})
+        else:
+            for column in touched:
+                column.update()
 
     def apply(self, deltas: Sequence[Delta]) -> None:
         """Apply deltas; ignore any older than what this tab shows."""
         ops: dict[BoardColumn, list[dict[str, Any]]] = {}
         for delta in deltas:
             if isinstance(delta, ItemRemoved):
+                if self._seen is not None:
+                    self._seen[delta.item_id] = REMOVED
                 name = self.shown.pop(delta.item_id, None)
                 if name is not None:
                     column = self.columns[name].column
                     ops.setdefault(column, []).append(column.take(str(delta.item_id)))
             elif isinstance(delta, ItemChanged):
-                self._changed(delta.item, ops)
+                card = delta.item
+                if self._seen is not None:
+                    self._seen[card.id] = max(self._seen.get(card.id, 0), card.version)
+                self._changed(card, ops)
+        if ops and self._seen is not None:
+            self._sent_while_loading = True
         send_operations(ops)
 
     def _visible(self, card: ItemCard) -> bool:
@@ -234,11 +255,17 @@ class BoardView:
             snap_back()
             ui.notify("Not moved: the item is no longer on your board", type="warning")
             return
-        if not await still_logged_in(self.hub, self.user):
-            snap_back()
-            return
-        position = await self._global_position(target, item_id, index)
         try:
+            if not await still_logged_in(self.hub, self.user):
+                snap_back()
+                return
+            position = await self._global_position(
+                target,
+                item_id,
+                index,
+                _neighbour(args, "before"),
+                _neighbour(args, "after"),
+            )
             await in_thread(
                 self.hub.bus.handle,
                 MoveItem(
@@ -258,16 +285,39 @@ class BoardView:
         except DomainError as exc:
             snap_back()
             ui.notify(f"Not moved: {exc}", type="negative")
+        except DATABASE_UNAVAILABLE:
+            snap_back()
+            ui.notify(
+                "Not moved: the database is unavailable, try again", type="negative"
+            )
+        except BaseException:
+            snap_back()  # the board stays true; NiceGUI reports the error
+            raise
 
     async def _global_position(
-        self, target: ColumnView, item_id: UUID, here: int
+        self,
+        target: ColumnView,
+        item_id: UUID,
+        index: int,
+        before: UUID | None,
+        after: UUID | None,
     ) -> int:
-        """The index in the whole column, whatever this tab's filter hides."""
-        shown = [f.card.id for f in target.column.cards() if f.card.id != item_id]
-        everyone = await in_thread(self.hub.read.column_ids, target.name)
-        order = [i for i in everyone if i != item_id]
-        if 0 < here <= len(shown) and shown[here - 1] in order:
-            return order.index(shown[here - 1]) + 1
-        if here < len(shown) and shown[here] in order:
-            return order.index(shown[here])
-        return 0 if here == 0 else len(order)
+        """Where the dropped card goes in the whole column, by its neighbours there.
+
+        The browser names the cards it was dropped between: this tab's filter
+        may hide others, and pushes may have changed the column meanwhile.
+        """
+        column = await in_thread(self.hub.read.column_ids, target.name)
+        order = [i for i in column if i != item_id]
+        if before in order:
+            return order.index(before) + 1
+        if after in order:
+            return order.index(after)
+        return 0 if index == 0 else len(order)  # both gone meanwhile
+
+
+def _neighbour(args: dict[str, Any], key: str) -> UUID | None:
+    try:
+        return UUID(str(args[key]))
+    except (KeyError, ValueError):
+        return None

@@ -25,7 +25,12 @@ const flashes = new Map();
 // Element id -> mounted column, for queued operations and cross-column drags.
 const columns = new Map();
 
+// While a card is dragged, operations wait: SortableJS has moved its node, and
+// neither list may change under it (the drop is resolved by the card's id).
+let dragging = false;
+
 function drain() {
+  if (dragging) return;
   const queue = window[QUEUE] || [];
   window[QUEUE] = queue.filter(([id, ops]) => {
     const column = columns.get(id);
@@ -60,6 +65,7 @@ export default {
         <q-card
           v-for="card in list"
           :key="card.item"
+          :data-item="card.item"
           :data-testid="'card-' + card.item"
           class="w-full p-2 cursor-grab transition-all column no-wrap"
           :class="{ 'ring-2 ring-orange-400': flashing[card.item] }"
@@ -106,7 +112,18 @@ export default {
       group: "itemhub-board",
       animation: 150,
       ghostClass: "opacity-50",
-      onEnd: (evt) => this.dropped(evt),
+      onStart: (evt) => {
+        dragging = true;
+        this.drag_next = evt.item.nextSibling; // where Vue had the node
+      },
+      onEnd: (evt) => {
+        try {
+          this.dropped(evt);
+        } finally {
+          dragging = false;
+          drain();
+        }
+      },
     });
   },
   unmounted() {
@@ -153,17 +170,21 @@ export default {
       this.flashing[item] = who;
       this.timers = this.timers || {};
       clearTimeout(this.timers[item]);
-      this.timers[item] = setTimeout(() => delete this.flashing[item], left);
+      this.timers[item] = setTimeout(() => {
+        delete this.flashing[item];
+        if (flashes.get(item) === seen) flashes.delete(item);
+      }, left);
     },
     dropped(evt) {
       const target = evt.to.__itemhub_column;
       // Put the node back where SortableJS took it from: Vue owns this DOM and
       // renders the move from the lists below (as vuedraggable does).
+      const next = this.drag_next?.parentNode === evt.from ? this.drag_next : null;
       evt.item.remove();
-      evt.from.insertBefore(evt.item, evt.from.children[evt.oldIndex] ?? null);
-      if (!target || (target === this && evt.oldIndex === evt.newIndex)) return;
-      const [card] = this.list.splice(evt.oldIndex, 1);
-      if (!card) return;
+      evt.from.insertBefore(evt.item, next);
+      const at = this.index_of(evt.item.dataset.item);
+      if (!target || at < 0 || (target === this && at === evt.newIndex)) return;
+      const [card] = this.list.splice(at, 1);
       // Shown where it was dropped until the server's own update arrives (or a
       // "reset" snaps it back); the rank only orders it in this tab meanwhile.
       const before = target.list[evt.newIndex - 1];
@@ -177,6 +198,10 @@ export default {
         from: this.column,
         to: target.column,
         index: evt.newIndex,
+        // The cards it was dropped between, which the server finds in the
+        // whole column (this tab's filter may hide others).
+        before: before?.item ?? null,
+        after: after?.item ?? null,
       });
     },
   },

@@ -95,6 +95,7 @@ class BoardColumn(ui.element, component="board_column.js"):
         return {"op": "reset", "cards": list(self._cards)}
 
     def _remove(self, item: str) -> None:
+        self._flashes.pop(item, None)
         if self.faces.pop(item, None) is None:
             return
         for i, shown in enumerate(self._cards):
