@@ -142,7 +142,50 @@ class ItemsProjection(Projection):
             rows[item_id] = folded
             changed[item_id] = position
         self._write(conn, rows, changed, removed, owners_changed)
-        return self._deltas(rows, changed, removed)
+        deltas = self._deltas(rows, changed, removed)
+        if events:
+            deltas += self._restated(
+                conn, changed, removed, owners_changed, events[-1][1]
+            )
+        return deltas
+
+    def _restated(
+        self,
+        conn: Connection,
+        changed: dict[UUID, int],
+        removed: dict[UUID, tuple[int, UUID]],
+        owners_changed: dict[UUID, str],
+        position: int,
+    ) -> list[Delta]:
+        """Items whose row changed without an event of their own, as they are now.
+
+        A renumbered column rewrites its cards' ranks, and a renamed owner the
+        name on every card of theirs. Open boards order and label cards by
+        these; without a delta they would keep the old ones. The version stays
+        the same: nothing happened to the item itself.
+        """
+        t = self.tables.items
+        ids = set(self.order.renumbered)
+        query = select(t).where(t.c.id.in_(ids))
+        if owners_changed:
+            query = select(t).where(
+                t.c.id.in_(ids) | t.c.owner_id.in_(list(owners_changed))
+            )
+        elif not ids:
+            return []
+        deltas: list[Delta] = []
+        for row in conn.execute(query).mappings():
+            if row["id"] in changed or row["id"] in removed:
+                continue
+            index = (
+                None
+                if row["archived"]
+                else self.order.index(row["id"], row["column_name"], row["rank"])
+            )
+            deltas.append(
+                ItemChanged(position=position, item=card_from_row(row, index))
+            )
+        return deltas
 
     def fold(
         self, row: dict[str, Any] | None, event: Item.Event, position: int

@@ -15,6 +15,7 @@ from nicegui.testing import User
 
 from itemhub import runtime
 from itemhub.commands import (
+    ChangeProfile,
     Context,
     CreateItem,
     DeactivateUser,
@@ -279,6 +280,49 @@ async def test_a_drag_within_a_column_reorders_it_for_everyone(
     drag(user, ids[0], "Todo", 2)  # "one" dropped at the bottom
     await _eventually(lambda: titles(user, "Todo") == ["three", "two", "one"])
     assert hub.read.column_ids("Todo") == [ids[2], ids[1], ids[0]]
+
+
+async def test_open_boards_follow_a_renumbered_column_and_a_renamed_owner(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    admin = admin_context(hub)
+    alice = await _register(*ALICE)
+    ctx = Context(actor_id=alice, channel=admin.channel)
+    await _handle(hub, CreateItem(title="top", column="Todo"), ctx)
+    await _handle(hub, CreateItem(title="bottom", column="Todo"), ctx)
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await _eventually(lambda: titles(user, "Todo") == ["top", "bottom"])
+
+    def read_model_order() -> list[str]:
+        return [c.title for c in hub.read.board()["Todo"]]
+
+    # Each card goes right below "top": the gap halves every time until the
+    # projection renumbers the column (every rank changes, no version does).
+    for n in range(40):
+        await _handle(
+            hub, CreateItem(title=f"wedge {n}", column="Todo", position=1), ctx
+        )
+    expected = read_model_order()
+    assert expected[:2] == ["top", "wedge 39"]
+    await _eventually(lambda: titles(user, "Todo") == expected)
+    # One more wedge lands among renumbered neighbours: still in place.
+    await _handle(hub, CreateItem(title="last", column="Todo", position=1), ctx)
+    await _eventually(lambda: titles(user, "Todo") == read_model_order())
+
+    user_now = hub.read.user(alice)
+    assert user_now is not None
+    await _handle(
+        hub,
+        ChangeProfile(
+            user_id=alice, full_name="Alice Renamed", expected_version=user_now.version
+        ),
+        ctx,
+    )
+    await user.should_see("Alice Renamed", retries=RETRIES)
+    owners = {c.card.owner_name for c in column_cards(user, "Todo")}
+    assert owners == {"Alice Renamed"}
 
 
 async def test_cards_are_data_and_changes_go_out_as_card_operations(

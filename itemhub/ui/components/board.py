@@ -188,17 +188,24 @@ class BoardView:
     ) -> None:
         name = self.shown.get(card.id)
         item = str(card.id)
+        restated = False
         if name is not None:
             known = self.columns[name].column.faces[item].card
-            if card.version <= known.version:
+            if card.version < known.version:
                 return
+            if card.version == known.version:
+                # The projection restates an item whose rank (a renumbered
+                # column) or owner name changed without an event of its own.
+                if _shown_alike(card, known):
+                    return
+                restated = True
             if not self._visible(card) or card.column != name:
                 column = self.columns[name].column
                 ops.setdefault(column, []).append(column.take(item))
                 del self.shown[card.id]
         if not self._visible(card):
             return
-        foreign = card.changed_by_id != self.user.id
+        foreign = not restated and card.changed_by_id != self.user.id
         column = self.columns[card.column].column
         face = self.faces.face(card)
         ops.setdefault(column, []).append(
@@ -314,6 +321,15 @@ class BoardView:
         if after in order:
             return order.index(after)
         return 0 if index == 0 else len(order)  # both gone meanwhile
+
+
+def _shown_alike(card: ItemCard, known: ItemCard) -> bool:
+    """Whether two states of an item show and sort the same on a board."""
+    return (card.column, card.rank, card.owner_name) == (
+        known.column,
+        known.rank,
+        known.owner_name,
+    )
 
 
 def _neighbour(args: dict[str, Any], key: str) -> UUID | None:
