@@ -127,7 +127,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
             hub.read.board,
             board_filter.owner_id,
             archived=board_filter.archived,
-            text=board_filter.text or None,
+            text=board_filter.text.strip() or None,  # as BoardFilter.shows
         )
         if client.is_deleted:
             # The tab went away while its board loaded: nothing to show it in,
