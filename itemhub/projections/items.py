@@ -164,28 +164,17 @@ class ItemsProjection(Projection):
         these; without a delta they would keep the old ones. The version stays
         the same: nothing happened to the item itself.
         """
-        t = self.tables.items
         ids = set(self.order.renumbered)
-        query = select(t).where(t.c.id.in_(ids))
-        if owners_changed:
-            query = select(t).where(
-                t.c.id.in_(ids) | t.c.owner_id.in_(list(owners_changed))
-            )
-        elif not ids:
+        if not ids and not owners_changed:
             return []
-        deltas: list[Delta] = []
-        for row in conn.execute(query).mappings():
-            if row["id"] in changed or row["id"] in removed:
-                continue
-            index = (
-                None
-                if row["archived"]
-                else self.order.index(row["id"], row["column_name"], row["rank"])
-            )
-            deltas.append(
-                ItemChanged(position=position, item=card_from_row(row, index))
-            )
-        return deltas
+        t = self.tables.items
+        owners = list(owners_changed)
+        query = select(t).where(t.c.id.in_(ids) | t.c.owner_id.in_(owners))
+        return [
+            ItemChanged(position=position, item=self._card(row))
+            for row in conn.execute(query).mappings()
+            if row["id"] not in changed and row["id"] not in removed
+        ]
 
     def fold(
         self, row: dict[str, Any] | None, event: Item.Event, position: int
@@ -288,6 +277,15 @@ class ItemsProjection(Projection):
         for item_id, rank in stale.items():
             conn.execute(update(t).where(t.c.id == item_id).values(rank=rank))
 
+    def _card(self, row: Any) -> ItemCard:
+        """A row as the card deltas carry, with its index in its column."""
+        index = (
+            None
+            if row["archived"]
+            else self.order.index(row["id"], row["column_name"], row["rank"])
+        )
+        return card_from_row(row, index)
+
     def _deltas(
         self,
         rows: dict[UUID, dict[str, Any]],
@@ -296,14 +294,8 @@ class ItemsProjection(Projection):
     ) -> list[Delta]:
         deltas: list[Delta] = []
         for item_id, position in changed.items():
-            row = rows[item_id]
-            index = (
-                None
-                if row["archived"]
-                else self.order.index(item_id, row["column_name"], row["rank"])
-            )
             deltas.append(
-                ItemChanged(position=position, item=card_from_row(row, index))
+                ItemChanged(position=position, item=self._card(rows[item_id]))
             )
         for item_id, (position, owner_id) in removed.items():
             deltas.append(

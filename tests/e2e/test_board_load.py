@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
-from nicegui import background_tasks
+from nicegui import Client, background_tasks
 from nicegui.testing import User
 
 from itemhub import runtime
@@ -24,6 +25,40 @@ PAGE_TASK = 'wait for result of page "/"'
 BLOCK_LIMIT = 10.0  # seconds; a safety net only, the test releases it at once
 
 
+@dataclass
+class HeldLoad:
+    """A board page whose load is held in its thread until ``release``."""
+
+    client: Client
+    page_task: asyncio.Task[Any]
+    release: threading.Event
+
+
+async def _open_with_held_load(
+    user: User, monkeypatch: pytest.MonkeyPatch, *, read_first: bool
+) -> HeldLoad:
+    """Open the board; its load waits (having read the board, if ``read_first``)."""
+    held, release = threading.Event(), threading.Event()
+    original = ReadModels.board
+
+    def held_board(
+        self: ReadModels, *args: Any, **kwargs: Any
+    ) -> dict[str, list[ItemCard]]:
+        board = original(self, *args, **kwargs) if read_first else None
+        held.set()
+        release.wait(BLOCK_LIMIT)
+        return board if board is not None else original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReadModels, "board", held_board)
+    earlier = set(background_tasks.running_tasks)
+    client = await user.open("/")  # served once connected; the load goes on
+    assert await asyncio.to_thread(held.wait, BLOCK_LIMIT)
+    (page_task,) = [
+        t for t in background_tasks.running_tasks - earlier if t.get_name() == PAGE_TASK
+    ]
+    return HeldLoad(client, page_task, release)
+
+
 async def test_a_tab_deleted_while_its_board_loads_ends_quietly(
     app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -35,28 +70,13 @@ async def test_a_tab_deleted_while_its_board_loads_ends_quietly(
         admin_context(hub),
     )
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
-    entered, release = threading.Event(), threading.Event()
-    original = ReadModels.board
-
-    def slow_board(
-        self: ReadModels, *args: Any, **kwargs: Any
-    ) -> dict[str, list[ItemCard]]:
-        entered.set()
-        release.wait(BLOCK_LIMIT)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(ReadModels, "board", slow_board)
-    earlier = set(background_tasks.running_tasks)
-    client = await user.open("/")  # served once connected; the load goes on
-    assert await asyncio.to_thread(entered.wait, BLOCK_LIMIT)
-    (page_task,) = [
-        t for t in background_tasks.running_tasks - earlier if t.get_name() == PAGE_TASK
-    ]
+    load = await _open_with_held_load(user, monkeypatch, read_first=False)
+    client = load.client
     client.delete()  # the tab closed (or missed its reconnect timeout)
-    release.set()
+    load.release.set()
     # The rest of the page function must neither raise nor build elements
     # for the deleted client (it would serve a 500 page in the log).
-    assert await page_task is None
+    assert await load.page_task is None
     assert not [
         e for e in client.elements.values() if isinstance(e, BoardColumn) and e.cards()
     ]
@@ -76,35 +96,19 @@ async def test_changes_during_the_load_are_not_undone_by_it(
     deleted = await asyncio.to_thread(create, "deleted")
     moved = await asyncio.to_thread(create, "moved")
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
-    read, release = threading.Event(), threading.Event()
-    original = ReadModels.board
-
-    def stale_board(
-        self: ReadModels, *args: Any, **kwargs: Any
-    ) -> dict[str, list[ItemCard]]:
-        board = original(self, *args, **kwargs)  # read before the changes below
-        read.set()
-        release.wait(BLOCK_LIMIT)
-        return board
-
-    monkeypatch.setattr(ReadModels, "board", stale_board)
-    earlier = set(background_tasks.running_tasks)
-    client = await user.open("/")  # served once connected; the load goes on
-    (page_task,) = [
-        t for t in background_tasks.running_tasks - earlier if t.get_name() == PAGE_TASK
-    ]
-    assert await asyncio.to_thread(read.wait, BLOCK_LIMIT)
+    # The load reads the board, then waits while the changes below happen.
+    load = await _open_with_held_load(user, monkeypatch, read_first=True)
     await asyncio.to_thread(hub.bus.handle, DeleteItem(item_id=deleted), admin)
     await asyncio.to_thread(
         hub.bus.handle, MoveItem(item_id=moved, column="Doing", position=0), admin
     )
-    release.set()
-    assert await page_task is None  # the board has loaded
+    load.release.set()
+    assert await load.page_task is None  # the board has loaded
 
     def titles(column: str) -> list[str]:
         (element,) = [
             e
-            for e in client.elements.values()
+            for e in load.client.elements.values()
             if isinstance(e, BoardColumn) and e.name == column
         ]
         return [c.card.title for c in element.cards()]

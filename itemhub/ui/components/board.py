@@ -135,27 +135,19 @@ class BoardView:
     def fill(self, board: dict[str, list[ItemCard]]) -> None:
         """Show the loaded cards (deltas that raced the load may be here already)."""
         seen = self._seen or {}
-        touched: set[BoardColumn] = set()
+        ops: dict[BoardColumn, list[dict[str, Any]]] = {}
         for cards in board.values():
             for card in cards:
-                if seen.get(card.id, 0) >= card.version:
-                    continue  # a delta during the load had this or a newer state
-                name = self.shown.pop(card.id, None)
-                if name is not None:
-                    self.columns[name].column.take(str(card.id))
-                    touched.add(self.columns[name].column)
-                if self._visible(card):
-                    column = self.columns[card.column].column
-                    column.place(self.faces.face(card), None)
-                    self.shown[card.id] = card.column
-                    touched.add(column)
+                # Unless a delta during the load had this or a newer state.
+                if seen.get(card.id, 0) < card.version:
+                    self._changed(card, ops, flash=False)
         self._seen = None
         if self._sent_while_loading:
             # After the operations already on their way, in the same channel:
             # a full update of the elements would be sent before them.
-            send_operations({c: [c.reset()] for c in touched})
+            send_operations({c: [c.reset()] for c in ops})
         else:
-            for column in touched:
+            for column in ops:
                 column.update()
 
     def apply(self, deltas: Sequence[Delta]) -> None:
@@ -184,7 +176,11 @@ class BoardView:
         return self.user.is_superuser or card.owner_id == self.user.id
 
     def _changed(
-        self, card: ItemCard, ops: dict[BoardColumn, list[dict[str, Any]]]
+        self,
+        card: ItemCard,
+        ops: dict[BoardColumn, list[dict[str, Any]]],
+        *,
+        flash: bool = True,
     ) -> None:
         name = self.shown.get(card.id)
         item = str(card.id)
@@ -205,7 +201,7 @@ class BoardView:
                 del self.shown[card.id]
         if not self._visible(card):
             return
-        foreign = not restated and card.changed_by_id != self.user.id
+        foreign = flash and not restated and card.changed_by_id != self.user.id
         column = self.columns[card.column].column
         face = self.faces.face(card)
         ops.setdefault(column, []).append(

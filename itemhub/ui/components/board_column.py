@@ -23,6 +23,7 @@ FLASH_SECONDS = 2.5  # keep equal to FLASH_MS in board_column.js
 OPEN_CARD = "open_card"  # the event board_column.js emits on a click
 MOVE_CARD = "move_card"  # ... and at the end of a drag
 OPS_QUEUE = "__itemhub_ops"  # keep equal to QUEUE in board_column.js
+OPS_DRAIN = "__itemhub_drain"  # ... and to the window function it sets
 
 
 def put(card: CardJson, flashed_by: str | None = None) -> dict[str, Any]:
@@ -137,7 +138,7 @@ def send_operations(column_ops: dict[BoardColumn, list[dict[str, Any]]]) -> None
             f"{json.dumps(ops)}]);"
             for column, ops in column_ops.items()
         )
-        + "window.__itemhub_drain&&window.__itemhub_drain()"
+        + f"window.{OPS_DRAIN}&&window.{OPS_DRAIN}()"
     )
     # What Element.run_method sends, without a background task per call: this
     # runs for every open tab on every change.
