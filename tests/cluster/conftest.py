@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -306,6 +307,21 @@ def token(
     response.raise_for_status()
     value: str = response.json()["access_token"]
     return value
+
+
+def create_item(
+    server: Server, bearer: str, title: str, column: str = "Todo"
+) -> dict[str, Any]:
+    """Create an item through one instance's API; its JSON."""
+    created = httpx.post(
+        f"{server.url}{API}/items",
+        json={"title": title, "column": column},
+        headers={"Authorization": f"Bearer {bearer}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    item: dict[str, Any] = created.json()
+    return item
 
 
 def wait_ready(server: Server, timeout: float = 30.0) -> dict[str, object]:

@@ -21,7 +21,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from tests.cluster.conftest import cluster_env, run_cli, token, wait_ready
+from tests.cluster.conftest import cluster_env, create_item, run_cli, token, wait_ready
 from tests.cluster.workload import (
     API,
     COLUMNS,
@@ -114,14 +114,8 @@ def test_conditional_moves_on_both_instances_lose_no_update(
     bearers = {a.url: token(a), b.url: token(b)}
     items = []
     for n in range(ITEMS):
-        created = httpx.post(
-            f"{a.url}{API}/items",
-            json={"title": f"contended {n}", "column": COLUMNS[0]},
-            headers={"Authorization": f"Bearer {bearers[a.url]}"},
-            timeout=10,
-        )
-        assert created.status_code == 201, created.text
-        items.append(UUID(created.json()["id"]))
+        created = create_item(a, bearers[a.url], f"contended {n}", COLUMNS[0])
+        items.append(UUID(created["id"]))
 
     attempts: list[Attempt] = []
     errors: list[str] = []

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.cluster.conftest import API, token, wait_ready
+from tests.cluster.conftest import API, create_item, token, wait_ready
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.server import Server
 from tests.e2e.test_event_stream import Stream
@@ -96,14 +96,7 @@ def test_a_change_through_one_instance_reaches_the_other_s_stream(
     client, stream = _open_stream(b, bearer_b)
     try:
         assert stream.comments.get(timeout=10) == ": heartbeat"
-        created = httpx.post(
-            f"{a.url}{API}/items",
-            json={"title": "made on A", "column": "Todo"},
-            headers={"Authorization": f"Bearer {bearer_a}"},
-            timeout=10,
-        )
-        assert created.status_code == 201, created.text
-        item_id = created.json()["id"]
+        item_id = create_item(a, bearer_a, "made on A")["id"]
         (event,) = stream.next_events(1)
         assert event["event"] == "item.created"
         assert json.loads(event["data"])["target_id"] == item_id
@@ -138,13 +131,7 @@ async def test_a_change_through_one_instance_appears_on_a_board_served_by_the_ot
     wait_ready(b)
     page = await _log_in(browser, b)
 
-    created = httpx.post(
-        f"{a.url}{API}/items",
-        json={"title": "pushed across instances", "column": "Todo"},
-        headers={"Authorization": f"Bearer {token(a)}"},
-        timeout=10,
-    )
-    assert created.status_code == 201, created.text
+    create_item(a, token(a), "pushed across instances")
     await expect(page.get_by_text("pushed across instances")).to_be_visible()
 
 

@@ -23,7 +23,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from tests.cluster.conftest import PrivatePostgres, token, wait_ready
+from tests.cluster.conftest import PrivatePostgres, create_item, token, wait_ready
 from tests.cluster.workload import (
     API,
     CommandLoad,
@@ -116,14 +116,7 @@ def test_a_postgres_restart_under_load_loses_nothing(
     try:
         streams = [Received(s, bearers[s.url]) for s in (a, b)]
         # Both streams are subscribed once a change made now reaches them.
-        probe = httpx.post(
-            f"{a.url}{API}/items",
-            json={"title": "probe", "column": "Todo"},
-            headers={"Authorization": f"Bearer {bearers[a.url]}"},
-            timeout=10,
-        )
-        assert probe.status_code == 201, probe.text
-        probe_id = UUID(probe.json()["id"])
+        probe_id = UUID(create_item(a, bearers[a.url], "probe")["id"])
         for stream in streams:
             wait_until(
                 partial(stream.has_target, probe_id),
