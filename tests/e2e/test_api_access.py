@@ -9,6 +9,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
+from itemhub.api import create_api
 from itemhub.runtime import Hub
 from tests.e2e.api_helpers import (
     API,
@@ -215,3 +216,124 @@ async def test_every_superuser_route_refuses_a_standard_user_with_403(
     own = await client.get(f"{API}/users/{alice.id}", headers=alice.auth)
     assert own.status_code == 200
     assert own.json()["email"] == alice.email
+
+
+# What to send to each route that takes an item id: a request a user who could
+# see the item might make. A new item route must be added here (and so checked).
+Attempt = tuple[dict[str, str], dict[str, object] | None, dict[str, str]]
+ITEM_ROUTE_ATTEMPTS: dict[tuple[str, str], list[Attempt]] = {
+    ("GET", "/items/{item_id}"): [
+        ({}, None, {}),
+        ({"version": "1"}, None, {}),
+        ({"at": "2100-01-01T00:00:00Z"}, None, {}),
+    ],
+    ("PATCH", "/items/{item_id}"): [
+        ({}, {"title": "taken"}, {}),
+        ({}, {"title": "taken"}, {"If-Match": '"1"'}),
+        ({}, {"title": "taken"}, {"Idempotency-Key": "probe"}),
+    ],
+    ("DELETE", "/items/{item_id}"): [({}, None, {}), ({}, None, {"If-Match": '"2"'})],
+    ("GET", "/items/{item_id}/history"): [({}, None, {})],
+    ("POST", "/items/{item_id}/history/{version}/restore"): [
+        ({}, None, {}),
+        ({}, None, {"If-Match": '"2"'}),
+    ],
+    ("POST", "/items/{item_id}/move"): [
+        ({}, {"column": "Done", "position": 0}, {}),
+        ({}, {"column": "Done", "position": 0}, {"If-Match": '"2"'}),
+    ],
+    ("POST", "/items/{item_id}/archive"): [
+        ({}, None, {}),
+        ({}, None, {"If-Match": '"2"'}),
+    ],
+    ("POST", "/items/{item_id}/restore"): [
+        ({}, None, {}),
+        ({}, None, {"If-Match": '"2"'}),
+    ],
+}
+
+
+def routes_with(hub: Hub, parameter: str) -> set[tuple[str, str]]:
+    """(method, path below /api/v1) of every documented route taking ``parameter``."""
+    paths: dict[str, dict[str, object]] = create_api(hub).openapi()["paths"]
+    return {
+        (method.upper(), path.removeprefix(API))
+        for path, operations in paths.items()
+        if f"{{{parameter}}}" in path
+        for method in operations
+    }
+
+
+async def answers_for(
+    client: httpx.AsyncClient, account: Account, item_id: object
+) -> dict[str, tuple[int, object]]:
+    """Every attempt on every item route, on one id: status and body, the id masked."""
+    answers = {}
+    for (method, path), attempts in ITEM_ROUTE_ATTEMPTS.items():
+        url = API + path.format(item_id=item_id, version=1)
+        for n, (params, body, headers) in enumerate(attempts):
+            response = await client.request(
+                method, url, params=params, json=body, headers=account.auth | headers
+            )
+            masked = response.text.replace(str(item_id), "<id>")
+            answers[f"{method} {path} #{n}"] = (response.status_code, masked)
+    return answers
+
+
+async def test_every_item_route_answers_another_users_item_as_a_random_id(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    assert routes_with(hub, "item_id") == set(ITEM_ROUTE_ATTEMPTS)
+    alice = await new_account(client, hub, prefix="alice")
+    bob = await new_account(client, hub, prefix="bob")
+    edited = await create_item(client, bob, "bob's")
+    changed = await client.patch(
+        f"{API}/items/{edited['id']}", json={"title": "bob's v2"}, headers=bob.auth
+    )
+    assert changed.status_code == 200
+    archived = await create_item(client, bob, "bob's archived")
+    gone = await client.post(f"{API}/items/{archived['id']}/archive", headers=bob.auth)
+    assert gone.status_code == 200
+    head = hub.head()
+    unknown = await answers_for(client, alice, uuid4())
+    assert {status for status, _ in unknown.values()} == {404}, unknown
+    for item_id in (edited["id"], archived["id"]):
+        assert await answers_for(client, alice, item_id) == unknown
+    assert hub.head() == head
+    # The same attempts by the owner are not refused: the 404s above were no accident.
+    assert (await get_item(client, bob, edited["id"])).json()["title"] == "bob's v2"
+    history = await client.get(f"{API}/items/{edited['id']}/history", headers=bob.auth)
+    assert history.status_code == 200
+
+
+async def test_every_user_route_answers_another_user_as_a_random_id(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    alice = await new_account(client, hub, prefix="alice")
+    bob = await new_account(client, hub, prefix="bob")
+    head = hub.head()
+    bodies: dict[str, dict[str, object] | None] = {
+        "GET": None,
+        "PATCH": {"full_name": "Hacked"},
+        "POST": None,
+    }
+    routes = routes_with(hub, "user_id")
+    assert routes, "no route takes a user id"
+
+    async def answers(user_id: object) -> dict[str, tuple[int, str]]:
+        found = {}
+        for method, path in sorted(routes):
+            response = await client.request(
+                method,
+                API + path.format(user_id=user_id),
+                json=bodies[method],
+                headers=alice.auth,
+            )
+            masked = response.text.replace(str(user_id), "<id>")
+            found[f"{method} {path}"] = (response.status_code, masked)
+        return found
+
+    unknown = await answers(uuid4())
+    assert {status for status, _ in unknown.values()} == {403}, unknown
+    assert await answers(bob.id) == unknown
+    assert hub.head() == head
