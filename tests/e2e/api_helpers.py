@@ -222,6 +222,23 @@ def hs512_token(hub: Hub, claims: dict[str, Any]) -> str:
     return f"{signing_input}.{_b64(signature)}"
 
 
+def relabelled_token(hub: Hub, claims: dict[str, Any], alg: str) -> str:
+    """A token whose header names ``alg``, HMAC-SHA256-signed with the real key."""
+    signing_input = f"{_segment({'alg': alg, 'typ': 'JWT'})}.{_segment(claims)}"
+    key = api_signing_key(hub_secret(hub))
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def with_payload(token: str, **changes: object) -> str:
+    """A genuine token with claims changed in its payload, its signature kept."""
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    # Compact, as PyJWT writes it: with no change the token stays byte-identical.
+    rewritten = json.dumps(claims | changes, separators=(",", ":")).encode()
+    return f"{header}.{_b64(rewritten)}.{signature}"
+
+
 def _segment(value: dict[str, Any]) -> str:
     return _b64(json.dumps(value, default=_numeric_date).encode())
 

@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from pwdlib import PasswordHash
 from sqlalchemy import update
 
 from itemhub.api import create_api
@@ -17,7 +18,7 @@ from itemhub.api.tokens import TokenService
 from itemhub.auth import SESSION_CACHE_TTL, SessionCache
 from itemhub.projections import UserCredentials
 from itemhub.runtime import Hub
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, FAST_HASHER
 from tests.e2e.api_helpers import (
     API,
     Account,
@@ -30,10 +31,12 @@ from tests.e2e.api_helpers import (
     hub_secret,
     login,
     new_account,
+    relabelled_token,
     signed_token,
     token_for,
     unique_email,
     unsigned_token,
+    with_payload,
 )
 
 
@@ -102,6 +105,52 @@ async def test_unknown_user_and_wrong_password_get_the_identical_401(
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.json() == wrong.json() == {"detail": "Incorrect e-mail or password"}
     assert unknown.headers["WWW-Authenticate"] == wrong.headers["WWW-Authenticate"]
+
+
+class CountingHash(PasswordHash):
+    """pwdlib's real hasher, recording the hash each verification runs against."""
+
+    def __init__(self, template: PasswordHash) -> None:
+        super().__init__(template.hashers)
+        self.verified: list[str] = []
+
+    def verify(self, password: str | bytes, hash: str | bytes) -> bool:
+        self.verified.append(str(hash))
+        return super().verify(password, hash)
+
+
+def argon2_parameters(encoded: str) -> list[str]:
+    """Algorithm, version and cost of an encoded Argon2 hash (what sets its time)."""
+    return encoded.split("$")[1:4]
+
+
+async def test_unknown_and_known_emails_both_cost_one_argon2_verify(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    # Timing is checked by what runs, not by a clock: on a shared machine wall
+    # time is too noisy to tell 0 from 1 Argon2 run reliably.
+    user = await new_account(client, hub)
+    real_hash = credentials(hub, user).password_hash
+    counting = CountingHash(FAST_HASHER.hasher)
+    hub.auth.hasher = replace(FAST_HASHER, hasher=counting)
+    attempts = {
+        "wrong password": (user.email, "not-the-password"),
+        "unknown e-mail": (unique_email("nobody"), "not-the-password"),
+        "unusable e-mail": ("nobody\x07@example.com", "not-the-password"),
+        "overlong e-mail": ("n" * 250 + "@example.com", "not-the-password"),
+    }
+    verified = {}
+    for name, (email, password) in attempts.items():
+        counting.verified.clear()
+        response = await login(client, email, password)
+        assert response.status_code == 401, name
+        verified[name] = list(counting.verified)
+    assert verified["wrong password"] == [real_hash]
+    for name in ("unknown e-mail", "unusable e-mail", "overlong e-mail"):
+        assert verified[name] == [FAST_HASHER.dummy_hash], name
+    # The stand-in hash costs what a user's does.
+    assert argon2_parameters(FAST_HASHER.dummy_hash) == argon2_parameters(real_hash)
+    assert argon2_parameters(real_hash)[0] == "argon2id"
 
 
 async def test_sixth_failed_login_for_one_email_is_throttled_from_any_address(
@@ -208,6 +257,15 @@ async def test_expired_forged_and_unsigned_tokens_are_refused(
         "signed with another secret": other_secret.issue(creds),
         "alg none, no signature": unsigned_token(claims_for(user.id)),
         "HS512 with the real key": hs512_token(hub, claims_for(user.id)),
+        # Algorithm confusion: the real key used as an HMAC secret under another
+        # algorithm's name.
+        "RS256 header": relabelled_token(hub, claims_for(user.id), "RS256"),
+        "ES256 header": relabelled_token(hub, claims_for(user.id), "ES256"),
+        "HS384 header": relabelled_token(hub, claims_for(user.id), "HS384"),
+        "alg NONE, no signature": relabelled_token(
+            hub, claims_for(user.id), "NONE"
+        ).rpartition(".")[0]
+        + ".",
     }
     for name, token in refused.items():
         response = await client.get(f"{API}/users/me", headers=bearer(token))
@@ -242,6 +300,21 @@ async def test_tokens_with_a_wrong_or_missing_claim_are_refused(
         ):
             assert response.status_code == 401, name
             assert response.headers["WWW-Authenticate"] == "Bearer", name
+
+
+async def test_a_token_whose_subject_is_swapped_to_another_user_is_refused(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    alice = await new_account(client, hub, prefix="alice")
+    bob = await new_account(client, hub, prefix="bob")
+    admin = await as_admin(client)
+    # The control: rewritten with no change, the token is the very same.
+    assert with_payload(alice.token) == alice.token
+    for other in (bob.id, admin.id):
+        await assert_token_refused(client, with_payload(alice.token, sub=str(other)))
+    # Nor can a token be stretched: a later expiry or an older version.
+    await assert_token_refused(client, with_payload(alice.token, exp=2**40))
+    await assert_token_refused(client, with_payload(alice.token, ver=-1))
 
 
 async def test_logout_ends_the_token_at_once(
