@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from itemhub.api import create_api
 from itemhub.api.errors import MAX_BODY_BYTES
 from itemhub.runtime import Hub
 from tests.e2e.api_helpers import (
@@ -248,6 +249,32 @@ async def test_a_chunked_body_over_one_mebibyte_gets_413_json(
     assert hub.head() == head
     assert response.status_code == 413, response.text
     assert "detail" in response.json()
+
+
+async def test_every_api_route_refuses_an_oversized_body_before_anything_else(
+    client: httpx.AsyncClient, hub: Hub, alice: Account
+) -> None:
+    item = await create_item(client, alice)
+    ids = {"item_id": item["id"], "user_id": str(alice.id), "version": "1"}
+    paths: dict[str, dict[str, object]] = create_api(hub).openapi()["paths"]
+    head = hub.head()
+    huge = b"x" * (MAX_BODY_BYTES + 1)
+    for path, operations in paths.items():
+        for method in operations:
+            # Also without a token: the size is checked before who is asking.
+            for headers in (alice.auth, {}):
+                response = await client.request(
+                    method.upper(),
+                    path.format(**ids),
+                    content=huge,
+                    headers=headers | {"Content-Type": "application/json"},
+                )
+                where = (method, path, bool(headers))
+                assert response.status_code == 413, (where, response.text)
+                assert "detail" in response.json(), where
+    assert hub.head() == head
+    # Not even logout or a password change went through.
+    assert (await get_item(client, alice, item["id"])).status_code == 200
 
 
 async def test_unknown_api_paths_get_a_json_404_with_a_detail(
