@@ -30,51 +30,6 @@ async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def item_operations(
-    client: httpx.AsyncClient, account: Account, item_id: object
-) -> dict[str, int]:
-    """Try every item route on one item; the status of each."""
-    url = f"{API}/items/{item_id}"
-    attempts: dict[str, tuple[str, str, dict[str, object] | None, dict[str, str]]] = {
-        "read": ("GET", url, None, {}),
-        "update": ("PATCH", url, {"title": "taken"}, {}),
-        "update with If-Match": ("PATCH", url, {"title": "taken"}, {"If-Match": '"1"'}),
-        "move": ("POST", f"{url}/move", {"column": "Done", "position": 0}, {}),
-        "archive": ("POST", f"{url}/archive", None, {}),
-        "restore": ("POST", f"{url}/restore", None, {}),
-        "delete": ("DELETE", url, None, {}),
-    }
-    statuses = {}
-    for name, (method, target, body, extra) in attempts.items():
-        response = await client.request(
-            method, target, json=body, headers=account.auth | extra
-        )
-        statuses[name] = response.status_code
-    return statuses
-
-
-async def test_a_user_cannot_touch_another_users_item_and_learns_nothing(
-    client: httpx.AsyncClient, hub: Hub
-) -> None:
-    alice = await new_account(client, hub, prefix="alice")
-    bob = await new_account(client, hub, prefix="bob")
-    bobs = await create_item(client, bob, "bob's")
-    archived = await create_item(client, bob, "bob's archived")
-    assert (
-        await client.post(f"{API}/items/{archived['id']}/archive", headers=bob.auth)
-    ).status_code == 200
-    head = hub.head()
-    for item_id in (bobs["id"], archived["id"]):
-        statuses = await item_operations(client, alice, item_id)
-        assert statuses == dict.fromkeys(statuses, 404), statuses
-        # The same answer as for an item that does not exist at all.
-        missing = await item_operations(client, alice, uuid4())
-        assert missing == statuses
-    assert hub.head() == head
-    unchanged = await get_item(client, bob, bobs["id"])
-    assert unchanged.json() == bobs
-
-
 async def test_another_users_items_never_appear_in_a_list(
     client: httpx.AsyncClient, hub: Hub
 ) -> None:
@@ -266,7 +221,7 @@ def routes_with(hub: Hub, parameter: str) -> set[tuple[str, str]]:
 
 async def answers_for(
     client: httpx.AsyncClient, account: Account, item_id: object
-) -> dict[str, tuple[int, object]]:
+) -> dict[str, tuple[int, str]]:
     """Every attempt on every item route, on one id: status and body, the id masked."""
     answers = {}
     for (method, path), attempts in ITEM_ROUTE_ATTEMPTS.items():
@@ -300,10 +255,9 @@ async def test_every_item_route_answers_another_users_item_as_a_random_id(
     for item_id in (edited["id"], archived["id"]):
         assert await answers_for(client, alice, item_id) == unknown
     assert hub.head() == head
-    # The same attempts by the owner are not refused: the 404s above were no accident.
-    assert (await get_item(client, bob, edited["id"])).json()["title"] == "bob's v2"
-    history = await client.get(f"{API}/items/{edited['id']}/history", headers=bob.auth)
-    assert history.status_code == 200
+    # The control: the owner reads both.
+    for item_id in (edited["id"], archived["id"]):
+        assert (await get_item(client, bob, item_id)).status_code == 200
 
 
 async def test_every_user_route_answers_another_user_as_a_random_id(

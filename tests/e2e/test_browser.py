@@ -234,3 +234,124 @@ async def test_a_drag_refused_as_stale_snaps_back_in_the_browser(
         f"{server.url}/api/v1/items/{item['id']}", headers=headers, timeout=10
     ).json()
     assert (now["column"], now["version"]) == ("Doing", 2)
+
+
+# Each would run script if shown as markup (or, for the braces, if compiled as a
+# Vue template: NiceGUI's CSP allows eval).
+HOSTILE_TITLE = "<img src=x onerror=window.pwned=1> {{ 7*191 }}"
+HOSTILE_TEXT = "</script><script>window.pwned=2</script><svg onload=window.pwned=3>"
+HOSTILE_NAME = "<img src=x onerror=window.pwned=4>{{ 7*191 }}"
+HOSTILE_AGENT = "<svg onload=window.pwned=5>"
+INJECTED = "img[src=x], svg[onload]"
+
+
+async def _shows_as_text(page: Page, *texts: str) -> None:
+    """Each text is visible on the page as text, and nothing ran or was injected."""
+    await _ready(page)
+    for text in texts:
+        await expect(page.get_by_text(text).first).to_be_attached()
+    assert await page.locator(INJECTED).count() == 0, page.url
+    assert await page.evaluate("window.pwned") is None, page.url
+
+
+async def test_hostile_titles_descriptions_and_names_stay_text_on_every_page(
+    server: Server, browser: Browser
+) -> None:
+    admin_headers = {
+        "Authorization": f"Bearer {_api_token(server, ADMIN_EMAIL, ADMIN_PASSWORD)}"
+    }
+    api = f"{server.url}/api/v1"
+    created = httpx.post(
+        f"{api}/users",
+        json={
+            "email": "mallory@example.com",
+            "password": "mallory-password",
+            "full_name": HOSTILE_NAME,
+        },
+        headers=admin_headers,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    # A hostile user agent lands in the security log.
+    mallory_login = httpx.post(
+        f"{api}/login/access-token",
+        data={"username": "mallory@example.com", "password": "mallory-password"},
+        headers={"User-Agent": HOSTILE_AGENT},
+        timeout=10,
+    )
+    mallory_headers = {
+        "Authorization": f"Bearer {mallory_login.json()['access_token']}"
+    }
+    admin = await _log_in(browser, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    # Board, live: a new card and a changed one, with their owner's name.
+    item = httpx.post(
+        f"{api}/items",
+        json={"title": HOSTILE_TITLE, "column": "Todo", "description": HOSTILE_TEXT},
+        headers=mallory_headers,
+        timeout=10,
+    ).json()
+    card = admin.locator(f"[data-testid=card-{item['id']}]")
+    await expect(card).to_contain_text(HOSTILE_TITLE)
+    await expect(card).to_contain_text(HOSTILE_NAME)
+    edited = httpx.patch(
+        f"{api}/items/{item['id']}",
+        json={"description": f"{HOSTILE_TEXT} (edited)"},
+        headers=admin_headers,
+        timeout=10,
+    )
+    assert edited.status_code == 200, edited.text
+    await expect(card).to_contain_text("(edited)")
+    await _shows_as_text(admin, HOSTILE_TITLE, HOSTILE_NAME)
+
+    # Presence, live: Mallory's name on the admin's board; her own pages.
+    mallory = await _log_in(browser, server, "mallory@example.com", "mallory-password")
+    await expect(admin.locator("[data-testid^=viewer-]")).to_have_count(2)
+    await _shows_as_text(admin, HOSTILE_TITLE)
+    await _shows_as_text(mallory, HOSTILE_TITLE, HOSTILE_NAME)
+    await mallory.goto(f"{server.url}/profile")
+    await _shows_as_text(mallory, HOSTILE_NAME)
+
+    # The item dialog.
+    await card.click()
+    await expect(admin.get_by_text("Item (version 2)")).to_be_visible()
+    await _shows_as_text(admin, HOSTILE_NAME)
+    assert await admin.get_by_label("Title").input_value() == HOSTILE_TITLE
+    await admin.keyboard.press("Escape")
+
+    # Pages rendered with the text in them from the start.
+    pages = {
+        "/audit": (HOSTILE_TITLE, HOSTILE_NAME),
+        "/users": (HOSTILE_NAME,),
+        f"/items/{item['id']}/history": (HOSTILE_TITLE,),
+        f"/items/{item['id']}/history?version=1": (HOSTILE_TITLE,),
+        "/timetravel": (HOSTILE_TITLE,),
+    }
+    for path, texts in pages.items():
+        await admin.goto(f"{server.url}{path}")
+        await _shows_as_text(admin, *texts)
+    entries = httpx.get(
+        f"{api}/audit/events",
+        params={"item": item["id"]},
+        headers=admin_headers,
+        timeout=10,
+    ).json()["data"]
+    await admin.goto(f"{server.url}/replay?correlation={entries[-1]['correlation_id']}")
+    await _shows_as_text(admin, "Item.Created", HOSTILE_TITLE, HOSTILE_NAME)
+
+    # The audit trail: event details, the security log, and a live new row.
+    await admin.goto(f"{server.url}/audit")
+    await _ready(admin)
+    await admin.locator("button:has(i:text-is('data_object'))").first.click()
+    await _shows_as_text(admin, "Replay this correlation")
+    await admin.keyboard.press("Escape")
+    await admin.get_by_role("tab", name="Security log").click()
+    await _shows_as_text(admin, HOSTILE_AGENT)
+    await admin.get_by_role("tab", name="Events").click()
+    httpx.post(
+        f"{api}/items",
+        json={"title": f"{HOSTILE_TITLE} again", "column": "Todo"},
+        headers=mallory_headers,
+        timeout=10,
+    ).raise_for_status()
+    await _shows_as_text(admin, f"{HOSTILE_TITLE} again")
