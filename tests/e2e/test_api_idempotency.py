@@ -182,6 +182,28 @@ async def test_keys_belong_to_one_user(
     assert (await list_items(client, bob))["count"] == 1
 
 
+async def test_another_users_key_replays_nothing_of_theirs(
+    client: httpx.AsyncClient, hub: Hub, alice: Account
+) -> None:
+    bob = await new_account(client, hub, prefix="bob")
+    item = await create_item(client, alice, "alice's")
+    url = f"{API}/items/{item['id']}"
+    edited = await client.patch(
+        url, json={"title": "alice's plan"}, headers=keyed(alice, "edit")
+    )
+    assert edited.status_code == 200
+    head = hub.head()
+    # Bob sends Alice's very request, key and all: her stored answer is not his.
+    for method, body in (("PATCH", {"title": "alice's plan"}), ("DELETE", None)):
+        replayed = await client.request(
+            method, url, json=body, headers=keyed(bob, "edit")
+        )
+        assert replayed.status_code == 404, replayed.text
+        assert "alice's plan" not in replayed.text
+    assert hub.head() == head
+    assert (await get_item(client, alice, item["id"])).json() == edited.json()
+
+
 async def test_concurrent_requests_with_one_key_create_one_item(
     client: httpx.AsyncClient, hub: Hub, alice: Account
 ) -> None:
