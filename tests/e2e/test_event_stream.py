@@ -204,6 +204,16 @@ def _new_user(server: Server, admin: str, name: str) -> str:
     return _token(server, email, "user-password")
 
 
+def _log_out(server: Server, token: str) -> None:
+    """Log out everywhere: every token of the user ends."""
+    response = httpx.post(
+        f"{server.url}{API}/logout",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 204
+
+
 def test_a_standard_user_never_sees_another_standard_users_items(
     server: Server, stream_of: OpenStream
 ) -> None:
@@ -233,12 +243,7 @@ def test_logout_ends_an_open_stream(server: Server, stream_of: OpenStream) -> No
     stream: Stream = stream_of(erin, None)
     assert stream.comments.get(timeout=5) == ": heartbeat"
     assert not stream.ended.is_set()
-    logout = httpx.post(
-        f"{server.url}{API}/logout",
-        headers={"Authorization": f"Bearer {erin}"},
-        timeout=10,
-    )
-    assert logout.status_code == 204
+    _log_out(server, erin)
     # The server ends the stream at its next heartbeat (0.5 s here).
     assert stream.ended.wait(timeout=10)
 
@@ -255,12 +260,7 @@ def test_logout_ends_a_busy_stream_before_its_next_event(tmp_path: Path) -> None
         erin = _new_user(server, admin, "erin")
         item = _post(server, erin, "/items", {"title": "erin's", "column": "Todo"})
         stream: Stream = open_stream(erin, None)
-        logout = httpx.post(
-            f"{server.url}{API}/logout",
-            headers={"Authorization": f"Bearer {erin}"},
-            timeout=10,
-        )
-        assert logout.status_code == 204
+        _log_out(server, erin)
         _post(server, admin, f"/items/{item}/move", {"column": "Done", "position": 0})
         # Whichever comes first: the change reaching Erin, or the stream's end.
         deadline = time.monotonic() + 10
