@@ -8,7 +8,8 @@ token offline. Each test runs a hub as `make run` would: dev, no secrets set.
 from __future__ import annotations
 
 import stat
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import UUID, uuid5
 
@@ -117,14 +118,20 @@ def test_two_data_directories_get_different_secrets(tmp_path: Path) -> None:
     assert secrets[0] != secrets[1]
 
 
-def test_processes_starting_at_once_agree_on_one_set_of_secrets(
-    tmp_path: Path,
-) -> None:
+def test_hubs_starting_at_once_agree_on_one_set_of_secrets(tmp_path: Path) -> None:
     path = tmp_path / "data" / SECRETS_FILE
-    with ProcessPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(load_or_create_secrets, [path] * 8))
+    # The file system decides (exclusive create, then link): threads race on it
+    # as processes would.
+    start = threading.Barrier(4)
 
-    assert all(result == results[0] for result in results)
+    def load() -> dict[str, str]:
+        start.wait()
+        return load_or_create_secrets(path)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        loaded = [future.result() for future in [pool.submit(load) for _ in range(4)]]
+
+    assert all(secrets == loaded[0] for secrets in loaded)
     assert sorted(p.name for p in path.parent.iterdir()) == [SECRETS_FILE]
 
 
