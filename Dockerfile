@@ -16,7 +16,8 @@ RUN useradd --create-home --uid 1000 itemhub
 COPY pyproject.toml README.md ./
 COPY itemhub ./itemhub
 COPY app.py ./
-RUN pip install --no-cache-dir . && mkdir -p /app/data && chown itemhub /app/data
+RUN pip install --no-cache-dir . && mkdir -p /app/data && chown itemhub /app/data \
+    && chmod 700 /app/data
 USER itemhub
 
 EXPOSE 8080

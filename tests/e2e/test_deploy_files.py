@@ -188,14 +188,16 @@ def _dockerfile_env() -> dict[str, str]:
     return env
 
 
-def test_the_image_listens_everywhere_only_as_prod_and_ships_no_secret() -> None:
+def test_the_image_runs_as_prod_with_private_data_and_ships_no_secret() -> None:
     env = _dockerfile_env()
 
     assert env["ITEMHUB_HOST"] == "0.0.0.0"
     # prod refuses to start without strong secrets and a first password.
     assert env["ITEMHUB_ENV"] == "prod"
     assert not set(SECRETS) & set(env)
-    assert "changethis" not in (ROOT / "Dockerfile").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "changethis" not in dockerfile
+    assert "chmod 700 /app/data" in dockerfile
 
 
 # --- the nginx configuration -------------------------------------------------------
