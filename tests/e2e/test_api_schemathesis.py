@@ -51,6 +51,7 @@ from tests.conftest import (
     PG_USER,
     _admin_connection,
     admin_context,
+    data_dir_for,
     make_settings,
 )
 
@@ -127,8 +128,9 @@ def fuzz_database_url(
     name = f"itemhub_test_{uuid.uuid4().hex[:12]}"
     with _admin_connection() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     try:
-        yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+        yield url
     finally:
         with _admin_connection() as conn:
             conn.execute(
@@ -136,6 +138,7 @@ def fuzz_database_url(
                     sql.Identifier(name)
                 )
             )
+        shutil.rmtree(data_dir_for(url), ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
