@@ -14,7 +14,7 @@ from nicegui import app as nicegui_app
 from nicegui import ui
 
 from itemhub.api import create_api
-from itemhub.config import ConfigError, Settings, load_settings
+from itemhub.config import ConfigError, Settings, load_settings, secret_value
 from itemhub.runtime import Hub, StartupError, check_bootstrap, set_current
 from itemhub.ui import register as register_ui
 from itemhub.ui.security import SecurityHeaders, lock_socket_origin
@@ -71,7 +71,8 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     ui.run_with(
         api,
         title="ItemHub",
-        storage_secret=settings.storage_secret.get_secret_value(),
+        # The hub's settings: in dev it resolved the generated secret.
+        storage_secret=secret_value(hub.settings.storage_secret),
         session_middleware_kwargs={
             "https_only": settings.cookies_secure,
             "same_site": "lax",

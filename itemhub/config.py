@@ -18,8 +18,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# A published default secret signs nothing: anyone could forge tokens with it.
 DEFAULT_SECRET = "changethis"
 MIN_SECRET_LENGTH = 32
+SECRET_NAMES = ("secret_key", "storage_secret")
 DEFAULT_COLUMNS = ("Backlog", "Todo", "Doing", "Done")
 
 
@@ -39,8 +41,12 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     # repr=False: a PostgreSQL URL may hold a password; reprs end up in logs.
     database_url: str = Field(default="sqlite:///./data/itemhub.db", repr=False)
-    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
-    storage_secret: SecretStr = SecretStr(DEFAULT_SECRET)
+    # Unset: prod refuses to start; dev generates them once into data_dir.
+    secret_key: SecretStr | None = None
+    storage_secret: SecretStr | None = None
+    # Where dev keeps its generated secrets; unset: the SQLite file's
+    # directory, or ./data with PostgreSQL.
+    data_dir: Path | None = None
     first_superuser_email: str = "admin@example.com"
     first_superuser_password: SecretStr | None = None
     board_columns: Annotated[tuple[str, ...], NoDecode] = DEFAULT_COLUMNS
@@ -107,12 +113,24 @@ class Settings(BaseSettings):
             raise ValueError("column names must be unique")
         return value
 
+    @field_validator(*SECRET_NAMES)
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        secret = value.get_secret_value()
+        if secret == DEFAULT_SECRET or len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"must be a random value of at least {MIN_SECRET_LENGTH} characters, "
+                "not a default or short one (unset it in dev to have one generated)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _check_prod_secrets(self) -> Settings:
         if self.env == "prod":
-            for name in ("secret_key", "storage_secret"):
-                secret = getattr(self, name).get_secret_value()
-                if secret == DEFAULT_SECRET or len(secret) < MIN_SECRET_LENGTH:
+            for name in SECRET_NAMES:
+                if getattr(self, name) is None:
                     raise ValueError(
                         f"ITEMHUB_{name.upper()} must be set to a random value of at "
                         f"least {MIN_SECRET_LENGTH} characters in prod"
@@ -130,6 +148,21 @@ class Settings(BaseSettings):
     def database(self) -> DatabaseTarget:
         """The parsed ``database_url``."""
         return parse_database_url(self.database_url)
+
+    @property
+    def data_directory(self) -> Path:
+        """Where generated dev secrets live: ``data_dir``, else beside the data."""
+        if self.data_dir is not None:
+            return self.data_dir
+        events = self.database.events_path
+        return events.parent if events is not None else Path("data")
+
+
+def secret_value(secret: SecretStr | None) -> str:
+    """A signing secret's value; ``Hub.open`` resolves unset dev secrets first."""
+    if secret is None:
+        raise RuntimeError("a signing secret is unset: use the hub's settings")
+    return secret.get_secret_value()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from uuid import uuid5
 
 import psycopg
@@ -28,6 +27,11 @@ from itemhub.commands import (
 )
 from itemhub.commands.application import ItemHub, head_position, open_store
 from itemhub.config import DatabaseTarget, Settings
+from itemhub.datadir import (
+    make_private_dir,
+    make_private_sqlite_files,
+    with_dev_secrets,
+)
 from itemhub.events import NAMESPACE, EmailClaim, normalise_email
 from itemhub.projections import (
     ChangeFeed,
@@ -102,9 +106,19 @@ class Hub:
 
     @classmethod
     def open(cls, settings: Settings, *, hasher: PasswordHasher | None = None) -> Hub:
-        """Connect to the databases (creating tables in single-instance mode)."""
+        """Connect to the databases (creating tables in single-instance mode).
+
+        The hub's settings hold the resolved secrets: in dev, unset ones come
+        from the data directory, so everything signs with those.
+        """
         target = settings.database
         preflight(target)
+        try:
+            settings = with_dev_secrets(settings)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot keep dev secrets in {settings.data_directory}: {exc.strerror}"
+            ) from None
         # Concurrent DDL fails on PostgreSQL ("tuple concurrently updated"):
         # processes that create tables take turns.
         serialised = (
@@ -318,12 +332,14 @@ class Hub:
 def preflight(target: DatabaseTarget) -> None:
     """Fail fast, in one line, when the database cannot be used at all."""
     if target.kind == "sqlite":
-        assert target.events_path is not None
+        assert target.events_path is not None and target.read_path is not None
         try:
-            target.events_path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(target.events_path.parent)
+            make_private_sqlite_files(target.events_path, target.read_path)
         except OSError as exc:
             raise StartupError(
-                f"cannot create {Path(target.events_path).parent}: {exc.strerror}"
+                f"cannot create {exc.filename or target.events_path.parent}: "
+                f"{exc.strerror}"
             ) from None
         return
     try:
@@ -364,8 +380,9 @@ def check_bootstrap(hub: Hub) -> None:
 def ensure_first_superuser(hub: Hub) -> str | None:
     """Create the configured first superuser if missing (idempotent, race-safe).
 
-    The command id derives from the address, so two processes starting at once
-    send the same command and the event store lets only one of them append.
+    The command id derives from the address (the user id is random), so two
+    processes starting at once send the same command: the address's claim lets
+    only one of them append, and the other gets its result as a replay.
     Returns the password when one was generated for a user created just now.
     """
     settings = hub.settings

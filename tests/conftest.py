@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from psycopg import sql
 
 from itemhub.commands import Channel, Context, PasswordHasher, RegisterUser
-from itemhub.config import Settings
+from itemhub.config import Settings, parse_database_url
 from itemhub.runtime import Hub
 
 PG_HOST = os.environ.get("ITEMHUB_TEST_PG_HOST", "127.0.0.1")
@@ -46,8 +48,9 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     name = f"itemhub_test_{uuid.uuid4().hex[:12]}"
     with _admin_connection() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     try:
-        yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+        yield url
     finally:
         with _admin_connection() as conn:
             conn.execute(
@@ -55,6 +58,7 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
                     sql.Identifier(name)
                 )
             )
+        shutil.rmtree(data_dir_for(url), ignore_errors=True)
 
 
 @pytest.fixture
@@ -71,10 +75,20 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+def data_dir_for(database_url: str) -> Path:
+    """Where test hubs on this database keep dev secrets: beside a SQLite file,
+    else a temporary directory per PostgreSQL database (never the repo's ./data)."""
+    target = parse_database_url(database_url)
+    if target.events_path is not None:
+        return target.events_path.parent
+    return Path(tempfile.gettempdir()) / "itemhub-test-data" / target.dbname
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
     """Settings for a test hub (no .env file, a known first superuser)."""
     values: dict[str, object] = {
         "database_url": database_url,
+        "data_dir": data_dir_for(database_url),
         "first_superuser_email": ADMIN_EMAIL,
         "first_superuser_password": ADMIN_PASSWORD,
         "_env_file": None,

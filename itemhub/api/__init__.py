@@ -13,6 +13,7 @@ from itemhub import __version__
 from itemhub.api.errors import RequestGuard, install_error_handlers
 from itemhub.api.routes import audit, events, health, items, login, users
 from itemhub.api.tokens import TokenService
+from itemhub.config import secret_value
 from itemhub.runtime import Hub
 
 API_PREFIX = "/api/v1"
@@ -72,7 +73,7 @@ def create_api(hub: Hub) -> FastAPI:
     )
     api.state.hub = hub
     api.state.tokens = TokenService(
-        settings.secret_key.get_secret_value(),
+        secret_value(settings.secret_key),
         dt.timedelta(minutes=settings.access_token_expire_minutes),
     )
     install_error_handlers(api)

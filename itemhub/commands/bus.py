@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -454,6 +454,21 @@ def _claim(bus: CommandBus, email: str, holder_id: UUID, meta: EventMeta) -> Ema
     return claim
 
 
+def _registered_by(bus: CommandBus, email: str, command: m.Command) -> User | None:
+    """The user an earlier run of this registration created, if any.
+
+    User ids are random (an id derived from anything public lets anyone name
+    it), so a retry is recognised by the address's claim, which remembers the
+    command that made the user its holder.
+    """
+    claim = bus.get(EmailClaim, EmailClaim.id_for(email))
+    version = None if claim is None else claim.version_of_command(command.command_id)
+    if claim is None or version is None:
+        return None
+    claimed: EmailClaim = bus.app.repository.get(claim.id, version=version)
+    return None if claimed.holder_id is None else bus.get(User, claimed.holder_id)
+
+
 @handles(m.RegisterUser)
 def register_user(
     bus: CommandBus, cmd: m.RegisterUser, ctx: m.Context
@@ -465,13 +480,13 @@ def register_user(
     full_name = clean_name(cmd.full_name)
     check_password_policy(cmd.password)
     password_hash = bus.hasher.hash(cmd.password)
-    user_id = uuid5(NAMESPACE, f"user:{cmd.command_id}")
     meta = bus.meta(actor, ctx, cmd)
 
     def decide() -> m.CommandResult:
-        existing = bus.get(User, user_id)
-        if existing is not None:  # its id derives from this command's id
+        existing = _registered_by(bus, email, cmd)
+        if existing is not None:
             return bus.created_before(existing)
+        user_id = uuid4()
         claim = _claim(bus, email, user_id, meta)
         user = User.register(
             user_id=user_id,

@@ -1,10 +1,11 @@
-"""Where NiceGUI keeps per-user storage (the UI session): files, or Redis."""
+"""Where NiceGUI keeps per-user storage (the UI session): private files, or Redis."""
 
 from __future__ import annotations
 
 from nicegui.storage import Storage
 
 from itemhub.config import Settings
+from itemhub.datadir import PRIVATE_DIR_MODE
 
 KEY_PREFIX = "itemhub:nicegui:"
 
@@ -19,3 +20,8 @@ def configure_storage(settings: Settings) -> None:
     url = settings.redis_url
     Storage.redis_url = url.get_secret_value() if url is not None else None
     Storage.redis_key_prefix = KEY_PREFIX
+    if url is None:
+        # The files say who is logged in, and NiceGUI writes them with the
+        # umask's mode: the directory is what keeps them private.
+        Storage.path.mkdir(parents=True, exist_ok=True)
+        Storage.path.chmod(PRIVATE_DIR_MODE)

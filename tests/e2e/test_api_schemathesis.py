@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,6 +51,7 @@ from tests.conftest import (
     PG_USER,
     _admin_connection,
     admin_context,
+    data_dir_for,
     make_settings,
 )
 
@@ -126,8 +128,9 @@ def fuzz_database_url(
     name = f"itemhub_test_{uuid.uuid4().hex[:12]}"
     with _admin_connection() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     try:
-        yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+        yield url
     finally:
         with _admin_connection() as conn:
             conn.execute(
@@ -135,6 +138,7 @@ def fuzz_database_url(
                     sql.Identifier(name)
                 )
             )
+        shutil.rmtree(data_dir_for(url), ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -210,43 +214,47 @@ def test_api_conforms_to_its_schema(case: Case[Any]) -> None:
 
 # --- 2. object-level authorization: alice and bob -----------------------------
 
-PEERS = {
-    name: (
-        f"{name}@example.com",
-        # A fixed command id gives a fixed user id (uuid5 of it), so the same
-        # tokens work on every fresh runtime below.
-        uuid.uuid5(uuid.NAMESPACE_URL, f"itemhub-test:bola:{name}"),
-    )
-    for name in ("alice", "bob")
-}
+PEERS = {name: f"{name}@example.com" for name in ("alice", "bob")}
 
 
 class FreshRuntimes:
     """A new runtime (own SQLite files) per scenario, swapped into one app.
 
     Hypothesis replays and shrinks scenarios; with state left by earlier ones a
-    replay can take another path (FlakyStrategyDefinition).
+    replay can take another path (FlakyStrategyDefinition). Each runtime starts
+    as a copy of one template holding alice and bob: user ids are random, and
+    the same tokens must work on every runtime.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.count = 0
+        self._make_template()
         self.app = create_api(self._open())
+
+    def _make_template(self) -> None:
+        hub = open_hub(self._url("template"))
+        try:
+            for name, email in PEERS.items():
+                hub.bus.handle(
+                    RegisterUser(
+                        email=email,
+                        password=f"{name}-password-1",
+                        full_name=name.title(),
+                    ),
+                    admin_context(hub),
+                )
+        finally:
+            hub.close()
+
+    def _url(self, run: str) -> str:
+        return f"sqlite:///{self.root / run / 'itemhub.db'}"
 
     def _open(self) -> Hub:
         self.count += 1
-        hub = open_hub(f"sqlite:///{self.root / f'run-{self.count}' / 'itemhub.db'}")
-        for name, (email, command_id) in PEERS.items():
-            hub.bus.handle(
-                RegisterUser(
-                    email=email,
-                    password=f"{name}-password-1",
-                    full_name=name.title(),
-                    command_id=command_id,
-                ),
-                admin_context(hub),
-            )
-        return hub
+        run = f"run-{self.count}"
+        shutil.copytree(self.root / "template", self.root / run)
+        return open_hub(self._url(run))
 
     def reset(self) -> None:
         self.close()
@@ -308,7 +316,7 @@ def wfc_auth_file(
                     }
                 ],
             }
-            for name, (email, _) in PEERS.items()
+            for name, email in PEERS.items()
         ]
     }
     path = tmp_path_factory.mktemp("wfc") / "wfc-auth.json"

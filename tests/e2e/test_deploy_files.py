@@ -177,6 +177,29 @@ def test_dockerfile_installs_the_package_and_serves_as_a_non_root_user() -> None
     assert "HEALTHCHECK" in dockerfile
 
 
+def _dockerfile_env() -> dict[str, str]:
+    """The image's environment: every ``ENV key=value`` of the Dockerfile."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in re.findall(r"^ENV\s+(.+)$", text, re.M):
+        for pair in line.split():
+            key, _, value = pair.partition("=")
+            env[key] = value
+    return env
+
+
+def test_the_image_runs_as_prod_with_private_data_and_ships_no_secret() -> None:
+    env = _dockerfile_env()
+
+    assert env["ITEMHUB_HOST"] == "0.0.0.0"
+    # prod refuses to start without strong secrets and a first password.
+    assert env["ITEMHUB_ENV"] == "prod"
+    assert not set(SECRETS) & set(env)
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "changethis" not in dockerfile
+    assert "chmod 700 /app/data" in dockerfile
+
+
 # --- the nginx configuration -------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -40,6 +41,11 @@ def test_serve_creates_the_databases_the_admin_and_serves_api_and_ui(
     assert any("Application shutdown complete" in line for line in server.output)
     assert (workdir / "data" / "itemhub.db").exists()
     assert (workdir / "data" / "itemhub-read.db").exists()
+    # Sessions, secrets and data are this user's alone.
+    assert private_mode(workdir / "data") == 0o700
+    assert private_mode(workdir / "data" / "secrets.json") == 0o600
+    assert private_mode(workdir / ".nicegui") == 0o700
+    secrets = (workdir / "data" / "secrets.json").read_text()
     printed = [line for line in server.output if "with password" in line]
     assert len(printed) == 1 and "admin@example.com" in printed[0]
 
@@ -49,6 +55,12 @@ def test_serve_creates_the_databases_the_admin_and_serves_api_and_ui(
     finally:
         again.stop()
     assert not any("with password" in line for line in again.output)
+    assert (workdir / "data" / "secrets.json").read_text() == secrets
+
+
+def private_mode(path: Path) -> int:
+    """The permission bits of ``path``."""
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 @pytest.mark.parametrize(
@@ -60,6 +72,7 @@ def test_serve_creates_the_databases_the_admin_and_serves_api_and_ui(
             "cannot reach PostgreSQL 127.0.0.1:1/x",
         ),
         ({"ITEMHUB_ENV": "prod"}, "ITEMHUB_SECRET_KEY must be set"),
+        ({"ITEMHUB_SECRET_KEY": "changethis"}, "ITEMHUB_SECRET_KEY: must be a random"),
         ({"ITEMHUB_PORT": "99999"}, "ITEMHUB_PORT"),
     ],
 )

@@ -46,7 +46,13 @@ from itemhub.events import Item, User
 from itemhub.projections.registry import projection_names
 from itemhub.projections.replay import catch_up, differences, iter_batches
 from itemhub.runtime import Hub, ensure_first_superuser
-from tests.conftest import FAST_HASHER, admin_context, make_settings, register
+from tests.conftest import (
+    FAST_HASHER,
+    admin_context,
+    data_dir_for,
+    make_settings,
+    register,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -300,6 +306,7 @@ def worker_process(url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]
     """A projection worker process; SIGKILLed and reaped on the way out."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITEMHUB_")}
     env["PGAPPNAME"] = WORKER_APP_NAME
+    env["ITEMHUB_DATA_DIR"] = str(data_dir_for(url))
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", WORKER_MODULE, url],

@@ -190,8 +190,54 @@ def test_prod_accepts_secrets_of_32_characters() -> None:
     assert settings.env == "prod"
 
 
-def test_dev_accepts_the_default_secrets() -> None:
-    assert load(env="dev").env == "dev"
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize(
+    ("secrets", "named"),
+    [
+        ({"secret_key": "changethis"}, "ITEMHUB_SECRET_KEY"),
+        ({"secret_key": "s" * 31}, "ITEMHUB_SECRET_KEY"),
+        ({"storage_secret": "changethis"}, "ITEMHUB_STORAGE_SECRET"),
+        ({"storage_secret": "short"}, "ITEMHUB_STORAGE_SECRET"),
+    ],
+    ids=["key-default", "key-31-chars", "storage-default", "storage-short"],
+)
+def test_every_mode_refuses_a_default_or_short_secret_naming_the_variable(
+    env: str, secrets: dict[str, str], named: str
+) -> None:
+    given = {"secret_key": STRONG, "storage_secret": STRONG} | secrets
+
+    with pytest.raises(ConfigError) as excinfo:
+        load(env=env, **given)
+
+    assert str(excinfo.value).startswith(f"{named}: ")
+    assert "32" in str(excinfo.value)
+
+
+def test_dev_refuses_a_default_secret_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ITEMHUB_SECRET_KEY", "changethis")
+
+    with pytest.raises(ConfigError, match="ITEMHUB_SECRET_KEY"):
+        load()
+
+
+@pytest.mark.parametrize("given", [{}, {"secret_key": "", "storage_secret": ""}])
+def test_dev_leaves_unset_secrets_to_be_generated(given: dict[str, str]) -> None:
+    settings = load(env="dev", **given)
+
+    assert settings.secret_key is None
+    assert settings.storage_secret is None
+
+
+def test_dev_secrets_live_beside_the_sqlite_file_or_in_the_data_dir() -> None:
+    assert load(database_url="sqlite:///db/x.db").data_directory == Path("db")
+    assert load(database_url="postgresql+psycopg://u@h/d").data_directory == Path(
+        "data"
+    )
+    assert load(
+        database_url="sqlite:///db/x.db", data_dir="/srv/itemhub"
+    ).data_directory == Path("/srv/itemhub")
 
 
 def test_secrets_and_the_database_url_stay_out_of_the_settings_repr() -> None:

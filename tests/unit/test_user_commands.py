@@ -12,6 +12,7 @@ from itemhub.commands import (
     ChangePassword,
     ChangeProfile,
     Command,
+    CommandBus,
     Conflict,
     DeactivateUser,
     Forbidden,
@@ -25,6 +26,7 @@ from itemhub.commands import (
     RevokeSuperuser,
     UpdateUser,
 )
+from itemhub.commands.application import ItemHub
 from itemhub.events import EmailClaim
 from tests.unit.conftest import FAST_HASHER, PASSWORD, ROOT_EMAIL, SYSTEM_CLI, Board
 
@@ -116,6 +118,50 @@ def test_register_with_an_invalid_field_appends_nothing(
 
     assert excinfo.value.field == field
     assert board.head() == before
+
+
+def test_the_same_registration_in_two_stores_gives_two_different_user_ids(
+    board: Board, bus: CommandBus
+) -> None:
+    command_id = uuid4()
+    register = RegisterUser(
+        email="erin@example.com", password=PASSWORD, command_id=command_id
+    )
+    other = ItemHub(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        elsewhere = CommandBus(other, columns=bus.columns, hasher=FAST_HASHER)
+        first = elsewhere.handle(register, SYSTEM_CLI)
+    finally:
+        other.close()
+
+    here = board.run(register, SYSTEM_CLI)
+
+    assert here.aggregate_id != first.aggregate_id
+
+
+def test_registration_retried_after_an_email_change_returns_the_same_user(
+    board: Board,
+) -> None:
+    register = RegisterUser(email="erin@example.com", password=PASSWORD)
+    erin = board.run(register).aggregate_id
+    board.run(ChangeProfile(user_id=erin, email="erin@new.example"))
+    head = board.head()
+
+    again = board.run(register)
+
+    assert (again.aggregate_id, again.replayed) == (erin, True)
+    assert board.head() == head
+
+
+def test_registration_with_a_new_command_id_for_a_taken_address_is_refused(
+    board: Board,
+) -> None:
+    board.run(RegisterUser(email="erin@example.com", password=PASSWORD))
+    head = board.head()
+
+    with pytest.raises(AlreadyExists):
+        board.run(RegisterUser(email="erin@example.com", password=PASSWORD))
+    assert board.head() == head
 
 
 @pytest.mark.parametrize("length", [8, 128])
