@@ -110,8 +110,8 @@ async def optional_superuser(
     hub: HubDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> UserCredentials | None:
-    """The superuser of a valid bearer token, else None (never a 401: probes
-    send no token, and a database outage must not turn into one)."""
+    """The superuser of a valid bearer token, else None (never a 401)."""
+    # Probes send no token, and an outage must not turn a probe into an error.
     if credentials is None:
         return None
     try:

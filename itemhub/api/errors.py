@@ -54,8 +54,7 @@ def invalid(location: str, name: str, message: str) -> RequestValidationError:
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` with what JSON cannot carry as text: lone surrogates escaped
-    (``\\ud800``), infinite and NaN numbers as ``"inf"``, ``"-inf"``, ``"nan"``."""
+    """``value`` as JSON can carry it: lone surrogates escaped, inf and NaN as text."""
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, float) and not math.isfinite(value):

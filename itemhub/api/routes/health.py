@@ -37,8 +37,7 @@ async def read_liveness(hub: HubDep) -> Liveness:
 def read_readiness(
     hub: HubDep, superuser: OptionalSuperUser, response: Response
 ) -> ReadinessReport | ReadinessSummary:
-    """Readiness: both databases reachable, projections running and caught up
-    (positions and errors for a superuser's token only)."""
+    """Readiness: databases reachable, projections caught up (detail: superusers)."""
     readiness = hub.readiness()
     if not readiness.ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
