@@ -33,6 +33,8 @@ async def read_liveness(hub: HubDep) -> Liveness:
     responses={
         503: {"model": ReadinessReport | ReadinessSummary, "description": "Not ready"}
     },
+    # {}: the token is optional (without one, the summary) for OpenAPI clients.
+    openapi_extra={"security": [{}]},
 )
 def read_readiness(
     hub: HubDep, superuser: OptionalSuperUser, response: Response
