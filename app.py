@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from nicegui import app as nicegui_app
 from nicegui import ui
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from itemhub.api import create_api
 from itemhub.config import ConfigError, Settings, load_settings, secret_value
@@ -34,7 +35,7 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         hub.close()
         raise
     api = create_api(hub)
-    api.add_middleware(SecurityHeaders)
+    api.add_middleware(SecurityHeaders, hsts=settings.env == "prod")
     live = register_ui(hub)
     # Several instances share a Redis: presence then spans all of them.
     shared = (
@@ -79,6 +80,9 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         },
         show_welcome_message=False,
     )
+    # Outermost (after NiceGUI's own middleware): a foreign Host, as a page
+    # whose name was rebound to this address sends, reaches nothing.
+    api.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     lock_socket_origin()
     send_text_packets()
     set_current(hub, api)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
@@ -23,6 +24,10 @@ DEFAULT_SECRET = "changethis"
 MIN_SECRET_LENGTH = 32
 SECRET_NAMES = ("secret_key", "storage_secret")
 DEFAULT_COLUMNS = ("Backlog", "Todo", "Doing", "Done")
+# Always allowed: only a browser on this machine sends them (container health
+# checks do too), never a page whose name was rebound to a loopback address.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+HOST_PATTERN = re.compile(r"\*|(\*\.)?[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
 
 
 class ConfigError(Exception):
@@ -67,6 +72,11 @@ class Settings(BaseSettings):
     # instance behind a proxy; unset: JSON files in .nicegui/ (one instance).
     redis_url: SecretStr | None = None
     log_level: str = "INFO"
+    # Serve /docs, /redoc and /openapi.json in prod too (dev always does).
+    public_docs: bool = False
+    # Host names (or *.domain, or *) requests may carry, besides the loopback
+    # names: a DNS-rebound page sends its own name and is refused.
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("board_columns", mode="before")
     @classmethod
@@ -75,11 +85,22 @@ class Settings(BaseSettings):
             value = [part.strip() for part in value.split(",")]
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if not HOST_PATTERN.fullmatch(host):
+                raise ValueError(
+                    "expected host names without scheme or port, such as "
+                    f"items.example.com, *.example.com or *, got {host!r}"
+                )
         return value
 
     @field_validator("login_rate_limit")
@@ -143,6 +164,13 @@ class Settings(BaseSettings):
         return (
             self.env == "prod" if self.secure_cookies is None else self.secure_cookies
         )
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """Host names requests may carry: loopback, the bound one, ``allowed_hosts``."""
+        bound = f"[{self.host}]" if ":" in self.host else self.host
+        everywhere = self.host in {"0.0.0.0", "::"}
+        return [*LOOPBACK_HOSTS, *([] if everywhere else [bound]), *self.allowed_hosts]
 
     @property
     def database(self) -> DatabaseTarget:

@@ -65,11 +65,16 @@ def operation_id(route: APIRoute) -> str:
 def create_api(hub: Hub) -> FastAPI:
     """The parent FastAPI app with the REST API (NiceGUI is mounted on it later)."""
     settings = hub.settings
+    # The schema maps every route for whoever asks: prod publishes it on request.
+    docs = settings.env == "dev" or settings.public_docs
     api = FastAPI(
         title="ItemHub",
         version=__version__,
         summary="Event-sourced, live-updating item board",
         generate_unique_id_function=operation_id,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     api.state.hub = hub
     api.state.tokens = TokenService(

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from itemhub.api.tokens import InvalidToken, TokenService
 from itemhub.commands import Channel, Context
 from itemhub.projections import UserCredentials
+from itemhub.projections.store import DATABASE_UNAVAILABLE
 from itemhub.projections.users import UsersProjection
 from itemhub.runtime import Hub
 
@@ -102,6 +103,27 @@ async def current_superuser(user: CurrentUser) -> UserCredentials:
 
 
 SuperUser = Annotated[UserCredentials, Depends(current_superuser)]
+
+
+async def optional_superuser(
+    request: Request,
+    hub: HubDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> UserCredentials | None:
+    """The superuser of a valid bearer token, else None (never a 401)."""
+    # Probes send no token, and an outage must not turn a probe into an error.
+    if credentials is None:
+        return None
+    try:
+        user = await current_user(hub, await get_tokens(request), credentials)
+    except HTTPException:
+        return None
+    except DATABASE_UNAVAILABLE:
+        return None
+    return user if user.is_superuser else None
+
+
+OptionalSuperUser = Annotated[UserCredentials | None, Depends(optional_superuser)]
 
 
 async def command_context(request: Request, user: CurrentUser) -> Context:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -49,6 +53,19 @@ def invalid(location: str, name: str, message: str) -> RequestValidationError:
     )
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON can carry it: lone surrogates escaped, inf and NaN as text."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def domain_error_response(exc: DomainError) -> JSONResponse:
     """The HTTP answer to a refused command."""
     if isinstance(exc, InvalidInput):
@@ -83,6 +100,13 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, Forbidden):
             await _record_denial(request, str(exc))
         return domain_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's answer echoes each bad input, and JSON cannot carry a lone
+        # surrogate or 1e400 (inf): the 422 became a 500 on a reset connection.
+        safe = RequestValidationError(json_safe(exc.errors()), body=exc.body)
+        return await request_validation_exception_handler(request, safe)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:

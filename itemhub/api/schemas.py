@@ -233,6 +233,20 @@ class ReadinessReport(BaseModel):
     projections: list[ProjectionHealth]
 
 
+class ProjectionState(BaseModel):
+    """One projection's name and state, without positions or errors."""
+
+    name: str
+    state: str
+
+
+class ReadinessSummary(BaseModel):
+    """Ready or not, and each projection's state: what anyone may see."""
+
+    ready: bool
+    projections: list[ProjectionState]
+
+
 # --- audit and history -------------------------------------------------------
 
 

@@ -13,14 +13,25 @@ from itemhub.projections.audit import EXPORT_FIELDS
 ExportRows = Iterable[Sequence[Sequence[Any]]]
 """Chunks of rows in ``EXPORT_FIELDS`` order, as ``AuditLog.export_rows`` gives."""
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""Spreadsheets run a cell starting with one of these as a formula (OWASP: CSV
+injection): an item titled ``=HYPERLINK(...)`` would act in the reader's sheet."""
+
+
+def neutralise(cell: Any) -> Any:
+    """A text cell a spreadsheet would run, prefixed with ``'`` to stay text."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
 
 def stream_csv(chunks: ExportRows) -> Iterator[str]:
-    """CSV text, a header first, then one piece per chunk of rows."""
+    """CSV text, a header first, then one piece per chunk of rows (no formulas)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_FIELDS)
     for rows in chunks:
-        writer.writerows(rows)
+        writer.writerows([map(neutralise, row) for row in rows])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -31,6 +31,7 @@ from tests.e2e.api_helpers import (
     create_item,
     login,
     new_account,
+    token_for,
 )
 
 AUDIT = f"{API}/audit"
@@ -217,6 +218,50 @@ async def test_exports_equal_the_paged_list_for_every_filter(
     for limit in (1, 3, 7):
         assert await all_pages(client, admin, {}, limit) == everything
     assert (await all_pages(client, admin, {"actor": str(uuid4())}, 5)) == []
+
+
+FORMULAS = ('=HYPERLINK("http://evil.example","open")', "+1", "-1", "@SUM(1)")
+"""Text a spreadsheet would run as a formula if a CSV cell started with it."""
+
+
+async def test_csv_export_neutralises_formulas_in_every_text_cell(
+    client: httpx.AsyncClient, admin: Account
+) -> None:
+    for formula in FORMULAS:
+        await create_item(client, admin, formula, description=formula)
+    # A user whose name and e-mail are formulas, acting: the name is a label
+    # (registration) and an actor name (their item).
+    email, name = "=1+1@example.com", "-2+3"
+    response = await client.post(
+        f"{API}/users",
+        json={"email": email, "password": PASSWORD, "full_name": name},
+        headers=admin.auth,
+    )
+    assert response.status_code == 201, response.text
+    token = await token_for(client, email, PASSWORD)
+    await create_item(client, Account(uuid4(), email, PASSWORD, token), "plain")
+    exported = await client.get(
+        f"{AUDIT}/export", params={"format": "json"}, headers=admin.auth
+    )
+    entries = exported.json()
+    # JSON keeps the text as it is.
+    assert {e["target_label"] for e in entries} >= {*FORMULAS, name}
+    assert name in {e["actor_name"] for e in entries}
+
+    as_csv = await client.get(
+        f"{AUDIT}/export", params={"format": "csv"}, headers=admin.auth
+    )
+    rows = list(csv.reader(io.StringIO(as_csv.text)))[1:]
+    assert len(rows) == len(entries)
+    for row, entry in zip(rows, entries, strict=True):
+        for field, cell in zip(EXPORT_HEADER, row, strict=True):
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (field, cell)
+            expected = csv_row(entry)[EXPORT_HEADER.index(field)]
+            # A quote in front, nothing else changed.
+            assert cell in (expected, f"'{expected}"), (field, cell)
+    labels = {row[EXPORT_HEADER.index("target_label")] for row in rows}
+    assert labels >= {f"'{formula}" for formula in (*FORMULAS, name)}
+    assert f"'{name}" in {row[EXPORT_HEADER.index("actor_name")] for row in rows}
 
 
 async def test_every_filter_narrows_the_list_as_the_audit_log_does(

@@ -321,3 +321,46 @@ async def test_malformed_bodies_and_ids_get_422(
         response = await client.request(method, f"{API}{path}", headers=alice.auth)
         assert response.status_code == 422, (method, path)
         assert response.json()["detail"][0]["loc"][0] == "path"
+
+
+async def test_lone_surrogates_and_infinite_numbers_get_a_422_that_names_them(
+    client: httpx.AsyncClient, hub: Hub, alice: Account
+) -> None:
+    admin = await as_admin(client)
+    item = await create_item(client, alice)
+    items = f"/items/{item['id']}"
+    new = '"title": "x", "column": "Todo"'
+    head = hub.head()
+    # Raw JSON text (json= encodes neither), and the input the 422 echoes.
+    attempts = [
+        (alice, "POST", "/items", r'{"title": "\ud800", "column": "Todo"}', r"\ud800"),
+        (alice, "POST", "/items", r'{"title": "x", "column": "\udc00"}', r"\udc00"),
+        (alice, "POST", "/items", "{" + new + r', "\ud800": 1}', r"\ud800"),
+        (alice, "POST", "/items", '{"title": 1e400, "column": "Todo"}', "inf"),
+        (alice, "POST", "/items", "{" + new + ', "position": 1e400}', "inf"),
+        (alice, "PATCH", items, r'{"title": "a\ud800b"}', r"a\ud800b"),
+        (alice, "PATCH", items, '{"description": -1e400}', "-inf"),
+        (
+            alice,
+            "POST",
+            f"{items}/move",
+            '{"column": "Done", "position": 1e400}',
+            "inf",
+        ),
+        (alice, "PATCH", "/users/me", r'{"full_name": "\udfff"}', r"\udfff"),
+        (admin, "POST", "/users", r'{"email": "\ud800@x.com"}', r"\ud800@x.com"),
+    ]
+    for account, method, path, body, echoed in attempts:
+        response = await client.request(
+            method,
+            f"{API}{path}",
+            content=body.encode(),
+            headers=account.auth | {"Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, (body, response.text)
+        error = response.json()["detail"][0]
+        assert error["loc"][0] == "body", (body, error)
+        assert error["msg"], (body, error)
+        assert error["input"] == echoed, (body, error)
+    assert hub.head() == head
+    assert (await get_item(client, alice, item["id"])).json()["title"] == item["title"]

@@ -10,9 +10,10 @@ from limits.storage import RedisStorage
 from sqlalchemy import create_engine
 
 from itemhub.auth import LoginGuard
+from itemhub.projections.registry import projection_names
 from itemhub.runtime import Hub
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.e2e.api_helpers import API, api_client, new_account
+from tests.e2e.api_helpers import API, api_client, as_admin, bearer, new_account
 
 
 def _unreachable_url(hub: Hub, tmp_path: Path) -> str:
@@ -51,6 +52,44 @@ async def test_reads_during_an_outage_get_503_with_retry_after(
         # Back to normal once the database answers again.
         again = await client.get(f"{API}/items", headers=alice.auth)
         assert again.status_code == 200
+
+
+async def test_readiness_shows_errors_and_positions_to_superusers_only(
+    hub: Hub, tmp_path: Path
+) -> None:
+    async with api_client(hub) as client:
+        admin = await as_admin(client)
+        alice = await new_account(client, hub, prefix="alice")
+        ready = await client.get(f"{API}/health/ready")
+        assert ready.status_code == 200
+        assert ready.json() == {
+            "ready": True,
+            "projections": [
+                {"name": name, "state": "running"} for name in projection_names()
+            ],
+        }
+        working = hub.store.reader
+        hub.store.reader = create_engine(_unreachable_url(hub, tmp_path))
+        try:
+            public = [
+                await client.get(f"{API}/health/ready", headers=headers)
+                for headers in ({}, alice.auth, bearer("not-a-token"))
+            ]
+            detailed = await client.get(f"{API}/health/ready", headers=admin.auth)
+        finally:
+            hub.store.reader.dispose()
+            hub.store.reader = working
+
+    for response in public:
+        assert response.status_code == 503, response.text
+        body = response.json()
+        assert body["ready"] is False
+        assert set(body) == {"ready", "projections"}
+        assert all(set(p) == {"name", "state"} for p in body["projections"])
+        assert "Error" not in response.text
+    assert detailed.status_code == 503
+    assert detailed.json()["read_models"] == "error: OperationalError"
+    assert {"max_lag", "event_store"} <= set(detailed.json())
 
 
 async def test_a_login_while_the_shared_throttle_store_is_down_gets_503(

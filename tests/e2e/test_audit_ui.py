@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,24 @@ async def test_the_audit_trail_filters_by_url_and_shows_new_events_live(
         "moved to Done at position 0",
         "moved to Doing at position 0",
     ]
+
+
+async def test_the_csv_download_neutralises_formula_titles(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    formulas = ('=HYPERLINK("http://evil.example","open")', "+1", "-1", "@SUM(1)")
+    for formula in formulas:
+        created = await _handle(
+            hub, CreateItem(title=formula, column="Todo"), admin_context(hub)
+        )
+    await asyncio.to_thread(hub.wait_for, created.position)
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    export = await user.http_client.get("/audit/export?action=item.created")
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [row["target_label"] for row in rows] == [f"'{f}" for f in formulas]
 
 
 async def test_history_restores_a_version_with_a_compensating_event(

@@ -355,3 +355,27 @@ async def test_hostile_titles_descriptions_and_names_stay_text_on_every_page(
         timeout=10,
     ).raise_for_status()
     await _shows_as_text(admin, f"{HOSTILE_TITLE} again")
+
+
+async def test_the_page_socket_is_a_websocket_the_csp_allows(
+    server: Server, browser: Browser
+) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    # Record violations from the first script on (the page's own handlers
+    # could miss a socket opened before them).
+    await page.add_init_script(
+        "window.violations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " e => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    response = await page.goto(f"{server.url}/login")
+    assert response is not None
+    policy = (await response.all_headers())["content-security-policy"]
+    assert "connect-src 'self';" in policy
+    await _ready(page)
+    # NiceGUI falls back to long polling when a WebSocket fails: name the transport.
+    transport = await page.evaluate("window.socket.io.engine.transport.name")
+    assert transport == "websocket"
+    assert await page.evaluate("window.violations") == []
+    await context.close()

@@ -7,7 +7,9 @@ database through ``ITEMHUB_DATABASE_URL``, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import io
 import json
 import sqlite3
 import subprocess
@@ -223,6 +225,20 @@ async def test_export_audit_prints_what_the_api_exports(
     assert in_window.returncode == 0, text(in_window)
     assert json.loads(in_window.stdout) == json.loads(api_window)
     assert json.loads(api_window), "the window should hold an entry"
+
+
+def test_export_audit_csv_neutralises_formula_titles(
+    hub: Hub, database_url: str, tmp_path: Path
+) -> None:
+    formulas = ('=HYPERLINK("http://evil.example","open")', "+1", "-1", "@SUM(1)")
+    ctx = register(hub)
+    for formula in formulas:
+        hub.bus.handle(CreateItem(title=formula, column="Todo"), ctx)
+    result = itemhub(database_url, tmp_path, "export-audit")
+    assert result.returncode == 0, text(result)
+    rows = list(csv.DictReader(io.StringIO(result.stdout.decode())))
+    labels = [row["target_label"] for row in rows if row["action"] == "item.created"]
+    assert labels == [f"'{formula}" for formula in formulas]
 
 
 def test_history_shows_every_version_of_an_item(

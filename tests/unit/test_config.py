@@ -129,6 +129,47 @@ def test_cors_origins_come_from_a_comma_separated_variable(
     assert load().cors_origins == ("https://a.example", "https://b.example:8443")
 
 
+def test_allowed_hosts_add_to_the_loopback_names_and_the_bound_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loopback = ["localhost", "127.0.0.1", "[::1]"]
+    assert load().allowed_hosts == ()
+    assert load().trusted_hosts == [*loopback, "127.0.0.1"]
+    assert load(host="0.0.0.0").trusted_hosts == loopback
+    assert load(host="::").trusted_hosts == loopback
+    assert load(host="::1").trusted_hosts == [*loopback, "[::1]"]
+    assert load(host="10.0.0.5").trusted_hosts == [*loopback, "10.0.0.5"]
+    monkeypatch.setenv("ITEMHUB_ALLOWED_HOSTS", "items.example.com, *.example.org,")
+
+    settings = load(host="0.0.0.0")
+
+    assert settings.allowed_hosts == ("items.example.com", "*.example.org")
+    assert settings.trusted_hosts == [*loopback, "items.example.com", "*.example.org"]
+
+
+@pytest.mark.parametrize(
+    "value", ["https://items.example.com", "items.example.com:8080", "a*.example.com"]
+)
+def test_an_allowed_host_with_a_scheme_port_or_odd_wildcard_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("ITEMHUB_ALLOWED_HOSTS", value)
+
+    with pytest.raises(ConfigError) as excinfo:
+        load()
+
+    assert str(excinfo.value).startswith("ITEMHUB_ALLOWED_HOSTS: expected host names")
+
+
+def test_public_docs_default_off_and_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load().public_docs is False
+    monkeypatch.setenv("ITEMHUB_PUBLIC_DOCS", "true")
+
+    assert load().public_docs is True
+
+
 def test_login_rate_limit_defaults_to_5_a_minute_and_must_parse(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from itemhub import __version__
-from itemhub.api.deps import HubDep
-from itemhub.api.schemas import Liveness, ProjectionHealth, ReadinessReport
+from itemhub.api.deps import HubDep, OptionalSuperUser
+from itemhub.api.schemas import (
+    Liveness,
+    ProjectionHealth,
+    ProjectionState,
+    ReadinessReport,
+    ReadinessSummary,
+)
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -24,13 +30,27 @@ async def read_liveness(hub: HubDep) -> Liveness:
 
 @router.get(
     "/ready",
-    responses={503: {"model": ReadinessReport, "description": "Not ready"}},
+    responses={
+        503: {"model": ReadinessReport | ReadinessSummary, "description": "Not ready"}
+    },
+    # {}: the token is optional (without one, the summary) for OpenAPI clients.
+    openapi_extra={"security": [{}]},
 )
-def read_readiness(hub: HubDep, response: Response) -> ReadinessReport:
-    """Readiness: both databases reachable, projections running and caught up."""
+def read_readiness(
+    hub: HubDep, superuser: OptionalSuperUser, response: Response
+) -> ReadinessReport | ReadinessSummary:
+    """Readiness: databases reachable, projections caught up (detail: superusers)."""
     readiness = hub.readiness()
     if not readiness.ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    if superuser is None:
+        return ReadinessSummary(
+            ready=readiness.ready,
+            projections=[
+                ProjectionState(name=p.name, state=p.state)
+                for p in readiness.projections
+            ],
+        )
     return ReadinessReport(
         ready=readiness.ready,
         event_store=readiness.event_store,
