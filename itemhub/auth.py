@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 from uuid import UUID
 
 import redis.exceptions
@@ -14,8 +15,10 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
-from itemhub.commands import PasswordHasher
+from itemhub.commands import InvalidInput, PasswordHasher
 from itemhub.projections import ReadModels, UserCredentials
+
+T = TypeVar("T")
 
 # The login throttle's shared counts (Redis, several instances) cannot be read.
 REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -65,18 +68,18 @@ class LoginGuard:
     def attempt(self, email: str, client_ip: str) -> Iterator[PasswordAttempt]:
         """Hold a slot on both keys for one password check (or ``LoginThrottled``)."""
         keys = (f"email:{email}", f"ip:{client_ip}")
+        attempt = PasswordAttempt()
         held: list[str] = []
         try:
             for key in keys:
                 if not self._reserve(key):
                     raise LoginThrottled(self._wait(key))
                 held.append(key)
-            attempt = PasswordAttempt()
             yield attempt
+        finally:
             if attempt.wrong:
                 for key in keys:
                     self.limiter.hit(self.rate, "login", key)
-        finally:
             # After the failure is counted: the slot is never free in between.
             for key in held:
                 self._storage.incr(_in_flight(key), self._expiry, amount=-1)
@@ -210,6 +213,16 @@ class Authenticator:
         if not user.is_active:
             raise AccountDeactivated("this account is deactivated")
         return user
+
+    def change_password(self, email: str, client_ip: str, change: Callable[[], T]) -> T:
+        """Run a command that checks the current password, throttled like a login."""
+        with self.guard.attempt(email, client_ip) as attempt:
+            try:
+                return change()
+            except InvalidInput as exc:
+                if exc.field == "current_password":
+                    attempt.failed()
+                raise
 
     def session_user(self, user_id: UUID, token_version: int) -> UserCredentials | None:
         """The user behind a token or session, if it is still valid."""

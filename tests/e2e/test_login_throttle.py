@@ -7,17 +7,30 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from threading import Barrier
 
+import httpx
 import pytest
 import redis
 from limits.storage import MemoryStorage, RedisStorage, Storage
+from nicegui.testing import User
 
+from itemhub import runtime
 from itemhub.api import create_api
 from itemhub.auth import LoginFailed, LoginGuard, LoginThrottled
 from itemhub.runtime import Hub
-from tests.conftest import register
-from tests.e2e.api_helpers import PASSWORD, api_client, login, unique_email
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, register
+from tests.e2e.api_helpers import (
+    API,
+    PASSWORD,
+    api_client,
+    login,
+    new_account,
+    unique_email,
+)
+from tests.e2e.ui_helpers import RETRIES
+from tests.e2e.ui_helpers import login as ui_login
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LIMIT = 5
@@ -128,3 +141,54 @@ def test_successful_logins_do_not_use_up_the_limit(guarded_hub: Hub) -> None:
             guarded_hub.auth.login(email, f"wrong-{n}", "203.0.113.9")
     with pytest.raises(LoginThrottled):
         guarded_hub.auth.login(email, PASSWORD, "203.0.113.9")
+
+
+# --- the current password on a password change ---------------------------------
+
+
+async def test_wrong_current_passwords_over_the_api_are_throttled_like_logins(
+    hub: Hub,
+) -> None:
+    async with api_client(hub, client_ip="10.7.0.1") as client:
+        user = await new_account(client, hub)
+        url = f"{API}/users/me/password"
+
+        async def change(current: str) -> httpx.Response:
+            body = {"current_password": current, "new_password": "next-pass-123"}
+            return await client.patch(url, json=body, headers=user.auth)
+
+        for n in range(LIMIT):
+            assert (await change(f"wrong-{n}")).status_code == 422
+        head = hub.head()
+        throttled = await change("wrong-again")
+        # Even the right password waits, and so does a login to the account.
+        right = await change(user.password)
+    async with api_client(hub, client_ip="10.7.0.2") as elsewhere:
+        relogin = await login(elsewhere, user.email, user.password)
+    for response in (throttled, right, relogin):
+        assert response.status_code == 429, response.text
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert hub.head() == head  # nothing changed
+
+
+async def test_wrong_current_passwords_on_the_profile_page_are_throttled(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    await ui_login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await user.open("/profile")
+
+    def change(current: str) -> None:
+        user.find(marker="current-password").clear().type(current)
+        user.find(marker="new-password").clear().type("next-pass-123")
+        user.find(marker="change-password").click()
+
+    for n in range(LIMIT):
+        change(f"wrong-{n}")
+        await user.should_see("current_password: is incorrect", retries=RETRIES)
+    change(ADMIN_PASSWORD)
+    await user.should_see("Too many wrong passwords", retries=RETRIES)
+    await user.should_see(marker="current-user")  # still logged in, unchanged
+    hub = runtime.current()
+    with pytest.raises(LoginThrottled):
+        await asyncio.to_thread(hub.auth.login, ADMIN_EMAIL, ADMIN_PASSWORD, "10.7.1.1")
