@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -27,7 +29,7 @@ from itemhub.commands import (
     RegisterUser,
 )
 from itemhub.commands.application import ItemHub, head_position, open_store
-from itemhub.config import DatabaseTarget, Settings
+from itemhub.config import DEFAULT_SECRET, DatabaseTarget, Settings
 from itemhub.events import NAMESPACE, EmailClaim, normalise_email
 from itemhub.projections import (
     ChangeFeed,
@@ -170,7 +172,7 @@ class Hub:
             ),
             idempotency=IdempotencyStore(store),
             audit=AuditLog(store.reader, store.tables),
-            security=SecurityLog(store),
+            security=SecurityLog(store, key=security_log_key(settings)),
             checkpointer=Checkpointer(
                 app,
                 BoardCheckpoints(store),
@@ -313,6 +315,15 @@ class Hub:
     def uptime(self) -> float:
         """Seconds since this runtime was opened."""
         return time.monotonic() - self.started_at
+
+
+def security_log_key(settings: Settings) -> bytes:
+    """The key hashing unknown e-mails in the security log (never a default one)."""
+    secret = settings.secret_key.get_secret_value()
+    if secret == DEFAULT_SECRET:
+        # Anyone knows the default: a key of this process only (dev) instead.
+        return secrets.token_bytes(32)
+    return hmac.new(secret.encode(), b"itemhub-security-log", hashlib.sha256).digest()
 
 
 def preflight(target: DatabaseTarget) -> None:
