@@ -94,7 +94,9 @@ class LoginGuard:
 
     def _reserve(self, key: str) -> bool:
         # The increment is atomic and counts this check; the failures are read
-        # after it, so a check still in flight is always in one of the two.
+        # after it, so a check still in flight is always in one of the two. A
+        # count outliving its key (in flight without a pause for a whole window)
+        # reads low by what was then in flight: at most that many extra checks.
         in_flight = self._storage.incr(_in_flight(key), self._expiry)
         stats = self.limiter.get_window_stats(self.rate, "login", key)
         if 1 <= in_flight <= stats.remaining:

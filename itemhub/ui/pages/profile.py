@@ -49,7 +49,11 @@ def register(hub: Hub) -> None:
             with ui.card().classes("w-full max-w-lg"):
                 ui.label("Profile").classes("text-h6")
                 name = ui.input("Full name", value=me.full_name).classes("w-full")
-                email = ui.input("E-mail", value=me.email).classes("w-full")
+                email = (
+                    ui.input("E-mail", value=me.email)
+                    .classes("w-full")
+                    .mark("profile-email")
+                )
                 ui.button(
                     "Save profile",
                     on_click=lambda: run_command(

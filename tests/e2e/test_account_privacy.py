@@ -1,7 +1,9 @@
-"""The security log keeps no username that belongs to nobody (API and UI)."""
+"""What accounts give away: no stray usernames in the security log, no taken
+e-mail addresses to standard users."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +14,10 @@ from sqlalchemy import select
 
 from itemhub import runtime
 from itemhub.runtime import Hub
-from tests.conftest import ADMIN_EMAIL, FAST_HASHER, make_settings
+from tests.conftest import ADMIN_EMAIL, FAST_HASHER, make_settings, register
 from tests.e2e.api_helpers import API, api_client, as_admin, login
 from tests.e2e.ui_helpers import RETRIES
+from tests.e2e.ui_helpers import login as ui_login
 
 MASKED = re.compile(r"\w\*\*\*@\w\*\*\*\.\w+ #[0-9a-f]{16}")
 
@@ -105,3 +108,20 @@ async def test_a_failed_ui_login_of_an_unknown_username_is_stored_masked(
     assert entry.channel == "ui"
     assert MASKED.fullmatch(entry.email), entry.email
     assert "nobody.here" not in stored_rows(hub)
+
+
+async def test_the_profile_page_does_not_say_that_an_address_is_taken(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    await asyncio.to_thread(register, hub, "pat@example.com")
+    await ui_login(user, "pat@example.com", "password-123")
+    await user.open("/profile")
+    email = user.find(marker="profile-email")
+    email.clear().type(ADMIN_EMAIL)
+    user.find(marker="save-profile").click()
+    await user.should_see("this e-mail address cannot be used", retries=RETRIES)
+    await user.should_not_see("already exists")
+    # Nothing changed: Pat still logs in with the old address.
+    assert await asyncio.to_thread(hub.read.credentials_by_email, "pat@example.com")
