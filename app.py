@@ -123,6 +123,10 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # Only the named proxies may say who the client is (uvicorn would
+        # otherwise trust FORWARDED_ALLOW_IPS or 127.0.0.1).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=list(settings.forwarded_allow_ips),
         # Open SSE streams and sockets would otherwise hold shutdown forever.
         timeout_graceful_shutdown=3,
     )

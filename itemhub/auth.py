@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 from uuid import UUID
 
 import redis.exceptions
@@ -13,8 +15,10 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
-from itemhub.commands import PasswordHasher
+from itemhub.commands import InvalidInput, PasswordHasher
 from itemhub.projections import ReadModels, UserCredentials
+
+T = TypeVar("T")
 
 # The login throttle's shared counts (Redis, several instances) cannot be read.
 REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -41,7 +45,13 @@ class LoginThrottled(Exception):
 
 @dataclass(slots=True)
 class LoginGuard:
-    """Counts failed logins per e-mail and per client IP in a moving window."""
+    """Counts failed password checks per e-mail and per client IP in a moving window.
+
+    Every check reserves a slot on both keys *before* the password is verified:
+    the failures in the window plus the checks in flight never exceed the limit,
+    so parallel guesses cannot all pass one look at the counts. A check that
+    succeeds gives its slot back; one that fails turns it into a failure.
+    """
 
     rate: RateLimitItem
     limiter: MovingWindowRateLimiter
@@ -54,20 +64,66 @@ class LoginGuard:
             limiter=MovingWindowRateLimiter(storage or MemoryStorage()),
         )
 
-    def check(self, email: str, client_ip: str) -> None:
-        """Raise ``LoginThrottled`` when either key has no attempts left."""
-        waits = []
-        for key in (f"email:{email}", f"ip:{client_ip}"):
-            if not self.limiter.test(self.rate, "login", key):
-                stats = self.limiter.get_window_stats(self.rate, "login", key)
-                waits.append(max(1, math.ceil(stats.reset_time - time.time())))
-        if waits:
-            raise LoginThrottled(max(waits))
+    @contextmanager
+    def attempt(self, email: str, client_ip: str) -> Iterator[PasswordAttempt]:
+        """Hold a slot on both keys for one password check (or ``LoginThrottled``)."""
+        keys = (f"email:{email}", f"ip:{client_ip}")
+        attempt = PasswordAttempt()
+        held: list[str] = []
+        try:
+            for key in keys:
+                if not self._reserve(key):
+                    raise LoginThrottled(self._wait(key))
+                held.append(key)
+            yield attempt
+        finally:
+            if attempt.wrong:
+                for key in keys:
+                    self.limiter.hit(self.rate, "login", key)
+            # After the failure is counted: the slot is never free in between.
+            for key in held:
+                self._storage.incr(_in_flight(key), self._expiry, amount=-1)
 
-    def failed(self, email: str, client_ip: str) -> None:
-        """Count one failure against both keys."""
-        for key in (f"email:{email}", f"ip:{client_ip}"):
-            self.limiter.hit(self.rate, "login", key)
+    @property
+    def _storage(self) -> Storage:
+        return self.limiter.storage
+
+    @property
+    def _expiry(self) -> int:
+        return self.rate.get_expiry()
+
+    def _reserve(self, key: str) -> bool:
+        # The increment is atomic and counts this check; the failures are read
+        # after it, so a check still in flight is always in one of the two. A
+        # count outliving its key (in flight without a pause for a whole window)
+        # reads low by what was then in flight: at most that many extra checks.
+        in_flight = self._storage.incr(_in_flight(key), self._expiry)
+        stats = self.limiter.get_window_stats(self.rate, "login", key)
+        if 1 <= in_flight <= stats.remaining:
+            return True
+        self._storage.incr(_in_flight(key), self._expiry, amount=-1)
+        return False
+
+    def _wait(self, key: str) -> int:
+        stats = self.limiter.get_window_stats(self.rate, "login", key)
+        if stats.remaining > 0:  # only checks in flight hold the slots
+            return 1
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+@dataclass(slots=True)
+class PasswordAttempt:
+    """One password check under a ``LoginGuard`` slot; mark it when it fails."""
+
+    wrong: bool = False
+
+    def failed(self) -> None:
+        """The password was wrong: the slot becomes a counted failure."""
+        self.wrong = True
+
+
+def _in_flight(key: str) -> str:
+    return f"login-in-flight/{key}"
 
 
 # How long a token check may be reused at most: a bound for changes this process
@@ -146,18 +202,29 @@ class Authenticator:
     def login(self, email: str, password: str, client_ip: str) -> UserCredentials:
         """The user for these credentials, or ``LoginFailed``/``LoginThrottled``."""
         email = email.strip().lower()
-        self.guard.check(email, client_ip)
-        # No address has control characters; don't send one to the database.
-        usable = email.isprintable() and len(email) <= 254
-        user = self.read.credentials_by_email(email) if usable else None
-        # Unknown users are checked against a dummy hash: same time, same answer.
-        ok = self.hasher.verify(password, user.password_hash if user else None)
+        with self.guard.attempt(email, client_ip) as attempt:
+            # No address has control characters; don't send one to the database.
+            usable = email.isprintable() and len(email) <= 254
+            user = self.read.credentials_by_email(email) if usable else None
+            # Unknown users are checked against a dummy hash: same time, same answer.
+            ok = self.hasher.verify(password, user.password_hash if user else None)
+            if user is None or not ok:
+                attempt.failed()
         if user is None or not ok:
-            self.guard.failed(email, client_ip)
             raise LoginFailed("incorrect e-mail or password")
         if not user.is_active:
             raise AccountDeactivated("this account is deactivated")
         return user
+
+    def change_password(self, email: str, client_ip: str, change: Callable[[], T]) -> T:
+        """Run a command that checks the current password, throttled like a login."""
+        with self.guard.attempt(email, client_ip) as attempt:
+            try:
+                return change()
+            except InvalidInput as exc:
+                if exc.field == "current_password":
+                    attempt.failed()
+                raise
 
     def session_user(self, user_id: UUID, token_version: int) -> UserCredentials | None:
         """The user behind a token or session, if it is still valid."""

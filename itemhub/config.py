@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote, unquote, urlsplit
@@ -66,6 +67,9 @@ class Settings(BaseSettings):
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     # Failed logins allowed per username and per client IP (a `limits` string).
     login_rate_limit: str = "5/minute"
+    # Proxies whose X-Forwarded-For gives the client address (IPs or networks);
+    # empty: nobody's, the peer address is the client (no proxy in front).
+    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = ()
     # Origins allowed to call the API from a browser; empty: no CORS at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # NiceGUI's per-user storage (the UI session) in Redis, shared by every
@@ -85,9 +89,11 @@ class Settings(BaseSettings):
             value = [part.strip() for part in value.split(",")]
         return value
 
-    @field_validator("cors_origins", "allowed_hosts", mode="before")
+    @field_validator(
+        "cors_origins", "allowed_hosts", "forwarded_allow_ips", mode="before"
+    )
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -101,6 +107,20 @@ class Settings(BaseSettings):
                     "expected host names without scheme or port, such as "
                     f"items.example.com, *.example.com or *, got {host!r}"
                 )
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ip_network(entry, strict=False)
+            except ValueError:
+                # "*" too: anyone could then forge the address the login
+                # throttle and the security log go by.
+                raise ValueError(
+                    f"expected the proxy's IP addresses or networks, got {entry!r}"
+                ) from None
         return value
 
     @field_validator("login_rate_limit")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -26,7 +28,7 @@ from itemhub.commands import (
     RegisterUser,
 )
 from itemhub.commands.application import ItemHub, head_position, open_store
-from itemhub.config import DatabaseTarget, Settings
+from itemhub.config import DatabaseTarget, Settings, secret_value
 from itemhub.datadir import (
     make_private_dir,
     make_private_sqlite_files,
@@ -184,7 +186,7 @@ class Hub:
             ),
             idempotency=IdempotencyStore(store),
             audit=AuditLog(store.reader, store.tables),
-            security=SecurityLog(store),
+            security=SecurityLog(store, key=security_log_key(settings)),
             checkpointer=Checkpointer(
                 app,
                 BoardCheckpoints(store),
@@ -327,6 +329,12 @@ class Hub:
     def uptime(self) -> float:
         """Seconds since this runtime was opened."""
         return time.monotonic() - self.started_at
+
+
+def security_log_key(settings: Settings) -> bytes:
+    """The key hashing unknown e-mails in the security log, derived from the secret."""
+    secret = secret_value(settings.secret_key).encode()
+    return hmac.new(secret, b"itemhub-security-log", hashlib.sha256).digest()
 
 
 def preflight(target: DatabaseTarget) -> None:

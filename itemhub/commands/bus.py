@@ -20,6 +20,7 @@ from itemhub.commands.application import ItemHub, head_position
 from itemhub.commands.errors import (
     AlreadyExists,
     Conflict,
+    EmailUnavailable,
     Forbidden,
     InvalidInput,
     InvalidState,
@@ -442,15 +443,27 @@ def _user(
     return user, replayed
 
 
-def _claim(bus: CommandBus, email: str, holder_id: UUID, meta: EventMeta) -> EmailClaim:
+def _claim(
+    bus: CommandBus,
+    email: str,
+    holder_id: UUID,
+    meta: EventMeta,
+    *,
+    may_reuse: bool = True,
+) -> EmailClaim:
     """Claim an address for ``holder_id`` or raise ``AlreadyExists``."""
     claim = bus.get(EmailClaim, EmailClaim.id_for(email))
     if claim is None:
         return EmailClaim.claim_new(email=email, holder_id=holder_id, meta=meta)
-    if claim.holder_id is not None and claim.holder_id != holder_id:
+    if claim.holder_id == holder_id:
+        return claim
+    if not may_reuse and claim.previous_holder_id != holder_id:
+        # Held or once held by someone else: one answer for both, so a user
+        # cannot learn from it whether the address belongs to an account.
+        raise EmailUnavailable("this e-mail address cannot be used")
+    if claim.holder_id is not None:
         raise AlreadyExists(f"a user with e-mail {email} already exists")
-    if claim.holder_id is None:
-        claim.reclaim(holder_id=holder_id, meta=meta)
+    claim.reclaim(holder_id=holder_id, meta=meta)
     return claim
 
 
@@ -521,7 +534,9 @@ def change_profile(
         user, replayed = _user(bus, cmd, cmd.user_id)
         if replayed:
             return replayed
-        claims = _change_profile(bus, user, new_email, new_name, meta)
+        claims = _change_profile(
+            bus, user, new_email, new_name, meta, may_reuse=actor.is_superuser
+        )
         if not user.pending_events:
             return bus.unchanged(user)
         return bus.save(user, user, *claims)
@@ -535,6 +550,8 @@ def _change_profile(
     new_email: str | None,
     new_name: str | None,
     meta: EventMeta,
+    *,
+    may_reuse: bool,
 ) -> list[HubAggregate]:
     """Apply a new e-mail and/or name; returns the e-mail claims that changed."""
     email = new_email or user.email
@@ -543,7 +560,7 @@ def _change_profile(
         return []
     claims: list[HubAggregate] = []
     if email != user.email:
-        claims.append(_claim(bus, email, user.id, meta))
+        claims.append(_claim(bus, email, user.id, meta, may_reuse=may_reuse))
         old = bus.get(EmailClaim, EmailClaim.id_for(user.email))
         if old is not None and old.holder_id == user.id:
             old.release(meta=meta)
@@ -576,7 +593,9 @@ def update_user(bus: CommandBus, cmd: m.UpdateUser, ctx: m.Context) -> m.Command
         user, replayed = _user(bus, cmd, cmd.user_id)
         if replayed:
             return replayed
-        changed = _change_profile(bus, user, new_email, new_name, meta)
+        changed = _change_profile(
+            bus, user, new_email, new_name, meta, may_reuse=actor.is_superuser
+        )
         if password_hash is not None:
             user.change_password(password_hash=password_hash, meta=meta)
         roster = bus.roster(meta)

@@ -10,6 +10,7 @@ __all__ = [
     "AlreadyExists",
     "Conflict",
     "DomainError",
+    "EmailUnavailable",
     "Forbidden",
     "InvalidInput",
     "InvalidState",
@@ -28,6 +29,10 @@ class Forbidden(DomainError):
 
 class AlreadyExists(DomainError):
     """A unique thing (an e-mail) is taken (HTTP 409)."""
+
+
+class EmailUnavailable(AlreadyExists):
+    """A user may not take this address; why is not said (HTTP 409)."""
 
 
 class InvalidState(DomainError):

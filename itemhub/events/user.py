@@ -203,6 +203,10 @@ class EmailClaim(HubAggregate):
     if TYPE_CHECKING:
         email: str
         holder_id: UUID | None
+        previous_holder_id: UUID | None
+    else:
+        # Also the value of claims restored from snapshots older than the field.
+        previous_holder_id = None
 
     @staticmethod
     def id_for(email: str) -> UUID:
@@ -233,7 +237,8 @@ class EmailClaim(HubAggregate):
         """The holder changed address; this one is free."""
 
         def evolve(self, aggregate: Any) -> None:
-            """Free the address."""
+            """Free the address (remembering who held it)."""
+            aggregate.previous_holder_id = aggregate.holder_id
             aggregate.holder_id = None
 
     @classmethod

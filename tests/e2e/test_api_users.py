@@ -90,19 +90,64 @@ async def test_an_email_taken_in_any_case_gets_409_and_changes_nothing(
     assert first.status_code == 201
     user = await new_account(client, hub)
     head = hub.head()
-    attempts: list[tuple[str, str, dict[str, object], Account]] = [
-        ("POST", "/users", {"email": email.upper(), "password": "password-123"}, admin),
-        ("PATCH", f"/users/{user.id}", {"email": email.title()}, admin),
-        ("PATCH", "/users/me", {"email": ADMIN_EMAIL.upper()}, user),
+    # Superusers may learn that an address is taken; a standard user may not.
+    attempts: list[tuple[str, str, dict[str, object], Account, str]] = [
+        (
+            "POST",
+            "/users",
+            {"email": email.upper(), "password": "password-123"},
+            admin,
+            "already exists",
+        ),
+        ("PATCH", f"/users/{user.id}", {"email": email.title()}, admin, "exists"),
+        ("PATCH", "/users/me", {"email": ADMIN_EMAIL.upper()}, user, "cannot be"),
     ]
-    for method, path, body, actor in attempts:
+    for method, path, body, actor, detail in attempts:
         response = await client.request(
             method, f"{API}{path}", json=body, headers=actor.auth
         )
         assert response.status_code == 409, response.text
-        assert "already exists" in response.json()["detail"]
+        assert detail in response.json()["detail"]
     assert hub.head() == head
     assert (await me(client, user.token))["email"] == user.email
+
+
+async def test_a_user_cannot_tell_a_taken_address_from_one_someone_gave_up(
+    client: httpx.AsyncClient, hub: Hub, admin: Account
+) -> None:
+    holder = await new_account(client, hub, prefix="holder")
+    leaver = await new_account(client, hub, prefix="leaver")
+    moved = await client.patch(
+        f"{API}/users/me", json={"email": unique_email("moved")}, headers=leaver.auth
+    )
+    assert moved.status_code == 200, moved.text
+    prober = await new_account(client, hub, prefix="prober")
+    head = hub.head()
+    taken, given_up = [
+        await client.patch(
+            f"{API}/users/me", json={"email": address}, headers=prober.auth
+        )
+        for address in (holder.email, leaver.email)
+    ]
+    assert taken.status_code == given_up.status_code == 409
+    assert (
+        taken.json()
+        == given_up.json()
+        == {"detail": "this e-mail address cannot be used"}
+    )
+    assert hub.head() == head
+    assert (await me(client, prober.token))["email"] == prober.email
+    # The one who gave an address up may take it back; a superuser may give it
+    # to anyone, and hears plainly when an address is taken.
+    back = await client.patch(
+        f"{API}/users/me", json={"email": leaver.email}, headers=leaver.auth
+    )
+    assert back.status_code == 200, back.text
+    plain = await client.patch(
+        f"{API}/users/{prober.id}", json={"email": holder.email}, headers=admin.auth
+    )
+    assert plain.status_code == 409
+    assert plain.json()["detail"] == f"a user with e-mail {holder.email} already exists"
 
 
 async def test_a_user_reads_and_changes_their_own_profile(

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -428,11 +429,38 @@ def test_nginx_serves_sticky_routes_and_passes_websocket_upgrades(
             assert upgraded["instance"] == page["instance"]
             assert upgraded["headers"]["upgrade"] == "websocket"
             assert upgraded["headers"]["connection"] == "upgrade"
-            _, plain = _get(port, "/api/v1/items", {"X-Forwarded-For": "10.1.2.3"})
+            _, plain = _get(port, "/api/v1/items")
             assert "upgrade" not in plain["headers"]
             assert "connection" not in plain["headers"]
-            forwarded = plain["headers"]["x-forwarded-for"]
-            assert forwarded.startswith("10.1.2.3, 127.0.0.1")
             assert plain["headers"]["x-forwarded-proto"] == "http"
             health, _ = _get(port, "/proxy-health")
             assert health.status == 200
+
+
+def test_nginx_replaces_a_forged_x_forwarded_for_with_the_client_address(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    with _instances() as upstreams:
+        path = _local_copy(tmp_path, port, upstreams)
+        with _running_nginx(path, port):
+            for forged in ({"X-Forwarded-For": "1.2.3.4"}, {}):
+                for where in ("/api/v1/login/access-token", "/_nicegui_ws/x"):
+                    _, seen = _get(port, where, forged)
+                    assert seen["headers"]["x-forwarded-for"] == "127.0.0.1"
+                    assert seen["headers"]["x-real-ip"] == "127.0.0.1"
+
+
+def test_instances_trust_the_forwarded_address_of_the_fixed_proxy_only() -> None:
+    compose = _compose()
+    services = compose["services"]
+    proxy_address = services["proxy"]["networks"]["default"]["ipv4_address"]
+    (pool,) = compose["networks"]["default"]["ipam"]["config"]
+    assert ip_address(proxy_address) in ip_network(pool["subnet"])
+    # Containers without a fixed address never get the proxy's.
+    assert ip_address(proxy_address) not in ip_network(pool["ip_range"])
+    for name in INSTANCES:
+        env = services[name]["environment"]
+        assert env["ITEMHUB_FORWARDED_ALLOW_IPS"] == proxy_address, name
+        # uvicorn's own variable would widen it again ("*": anybody).
+        assert "FORWARDED_ALLOW_IPS" not in env, name

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.server import Server, child_env
 
 
@@ -92,3 +93,72 @@ def test_bad_settings_stop_startup_with_one_clear_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("itemhub: ") and expected in lines[0]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def _failed_login(server: Server, n: int, forwarded_for: str) -> httpx.Response:
+    """A wrong password for a new address each time: only the IP key counts."""
+    return httpx.post(
+        f"{server.url}/api/v1/login/access-token",
+        data={"username": f"guess-{n}@example.com", "password": "wrong-password"},
+        headers={"X-Forwarded-For": forwarded_for},
+        timeout=10,
+    )
+
+
+def _security_ips(server: Server, token: str) -> set[str]:
+    response = httpx.get(
+        f"{server.url}/api/v1/audit/security",
+        params={"kind": "login_failed"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return {entry["ip"] for entry in response.json()}
+
+
+def _admin_token(server: Server) -> str:
+    response = httpx.post(
+        f"{server.url}/api/v1/login/access-token",
+        data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def test_a_forged_x_forwarded_for_neither_dodges_the_throttle_nor_enters_the_log(
+    workdir: Path,
+) -> None:
+    admin = {
+        "ITEMHUB_FIRST_SUPERUSER_EMAIL": ADMIN_EMAIL,
+        "ITEMHUB_FIRST_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
+    }
+    for name in ("direct", "proxied"):
+        (workdir / name).mkdir()
+    server = Server(workdir / "direct", **admin)
+    try:
+        server.wait_healthy()
+        token = _admin_token(server)
+        refused = [_failed_login(server, n, f"203.0.113.{n}") for n in range(5)]
+        sixth = _failed_login(server, 5, "203.0.113.5")
+        ips = _security_ips(server, token)
+    finally:
+        server.stop()
+    assert [r.status_code for r in refused] == [401] * 5
+    # Every guess came from this one address, whatever the header claimed.
+    assert sixth.status_code == 429, sixth.text
+    assert ips == {"127.0.0.1"}
+
+    # The control: told to trust this address as its proxy, it takes the header.
+    proxied = Server(
+        workdir / "proxied", ITEMHUB_FORWARDED_ALLOW_IPS="127.0.0.1", **admin
+    )
+    try:
+        proxied.wait_healthy()
+        token = _admin_token(proxied)
+        assert _failed_login(proxied, 0, "203.0.113.50").status_code == 401
+        ips = _security_ips(proxied, token)
+    finally:
+        proxied.stop()
+    assert ips == {"203.0.113.50"}

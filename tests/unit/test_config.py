@@ -182,6 +182,19 @@ def test_login_rate_limit_defaults_to_5_a_minute_and_must_parse(
     assert str(excinfo.value).startswith("ITEMHUB_LOGIN_RATE_LIMIT: ")
 
 
+def test_no_proxy_is_trusted_unless_named_by_address_or_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load().forwarded_allow_ips == ()
+    monkeypatch.setenv("ITEMHUB_FORWARDED_ALLOW_IPS", "172.28.0.10, 10.0.0.0/8,::1")
+    assert load().forwarded_allow_ips == ("172.28.0.10", "10.0.0.0/8", "::1")
+    for value in ("*", "proxy.internal", "172.28.0.10,*"):
+        monkeypatch.setenv("ITEMHUB_FORWARDED_ALLOW_IPS", value)
+        with pytest.raises(ConfigError, match="proxy's IP addresses") as excinfo:
+            load()
+        assert str(excinfo.value).startswith("ITEMHUB_FORWARDED_ALLOW_IPS: ")
+
+
 # --- secrets in prod ----------------------------------------------------------
 
 

@@ -8,7 +8,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from itemhub.api.deps import CommandContext, CurrentUser, HubDep, TokensDep, client_ip
+from itemhub.api.deps import (
+    CommandContext,
+    CurrentUser,
+    HubDep,
+    TokensDep,
+    client_ip,
+    too_many_attempts,
+)
 from itemhub.api.routes.common import AUTH, UNAVAILABLE
 from itemhub.api.schemas import Message, Token, UserPublic
 from itemhub.auth import AccountDeactivated, LoginFailed, LoginThrottled
@@ -50,11 +57,7 @@ def login_access_token(
         user = hub.auth.login(form.username, form.password, ip)
     except LoginThrottled as exc:
         record("login_throttled", f"retry after {exc.retry_after}s")
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            str(exc),
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from None
+        raise too_many_attempts(exc) from None
     except LoginFailed:
         record("login_failed", "unknown e-mail or wrong password")
         raise HTTPException(

@@ -8,7 +8,14 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from itemhub.api.deps import CommandContext, CurrentUser, HubDep, SuperUser
+from itemhub.api.deps import (
+    CommandContext,
+    CurrentUser,
+    HubDep,
+    SuperUser,
+    client_ip,
+    too_many_attempts,
+)
 from itemhub.api.idempotency import run_idempotent
 from itemhub.api.routes.common import (
     AUTH,
@@ -29,6 +36,7 @@ from itemhub.api.schemas import (
     UserUpdate,
     UserUpdateMe,
 )
+from itemhub.auth import LoginThrottled
 from itemhub.commands import (
     ChangePassword,
     DeactivateUser,
@@ -147,7 +155,10 @@ def update_user_me(
 @router.patch(
     "/me/password",
     response_model=Message,
-    responses=AUTH | UNAVAILABLE | VALIDATION,
+    responses=AUTH
+    | UNAVAILABLE
+    | VALIDATION
+    | {429: {"model": Message, "description": "Too many wrong passwords"}},
 )
 def update_password_me(
     request: Request,
@@ -157,22 +168,26 @@ def update_password_me(
     body: UpdatePassword,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Change your password; every token and session of yours ends."""
+    """Change your password (throttled like logins); your tokens and sessions end."""
+    ip = client_ip(request)
 
     def run(command_id: UUID | None) -> Response:
-        hub.bus.handle(
-            ChangePassword(
-                user_id=user.id,
-                current_password=body.current_password,
-                new_password=body.new_password,
-                command_id=command_id or uuid4(),
-            ),
-            ctx,
+        command = ChangePassword(
+            user_id=user.id,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            command_id=command_id or uuid4(),
         )
+        try:
+            hub.auth.change_password(
+                user.email, ip, lambda: hub.bus.handle(command, ctx)
+            )
+        except LoginThrottled as exc:
+            raise too_many_attempts(exc) from None
         hub.security.record(
             "token_revoked",
             channel="api",
-            ip=request.client.host if request.client else "unknown",
+            ip=ip,
             user_agent=request.headers.get("user-agent", ""),
             email=user.email,
             user_id=user.id,

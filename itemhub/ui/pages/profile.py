@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from itemhub.auth import LoginThrottled
 from itemhub.commands import (
     ChangePassword,
     Command,
@@ -40,11 +43,17 @@ def register(hub: Hub) -> None:
         async def run_command(command: Command, done: str) -> bool:
             return await _run(hub, user, command, done)
 
+        client_ip = request.client.host if request.client else "unknown"
+
         with frame("Profile", me):
             with ui.card().classes("w-full max-w-lg"):
                 ui.label("Profile").classes("text-h6")
                 name = ui.input("Full name", value=me.full_name).classes("w-full")
-                email = ui.input("E-mail", value=me.email).classes("w-full")
+                email = (
+                    ui.input("E-mail", value=me.email)
+                    .classes("w-full")
+                    .mark("profile-email")
+                )
                 ui.button(
                     "Save profile",
                     on_click=lambda: run_command(
@@ -58,17 +67,28 @@ def register(hub: Hub) -> None:
                 ).mark("save-profile")
             with ui.card().classes("w-full max-w-lg"):
                 ui.label("Password").classes("text-h6")
-                current = ui.input("Current password", password=True).classes("w-full")
-                new = ui.input("New password", password=True).classes("w-full")
+                current = (
+                    ui.input("Current password", password=True)
+                    .classes("w-full")
+                    .mark("current-password")
+                )
+                new = (
+                    ui.input("New password", password=True)
+                    .classes("w-full")
+                    .mark("new-password")
+                )
 
                 async def change_password() -> None:
-                    changed = await run_command(
+                    changed = await _run(
+                        hub,
+                        user,
                         ChangePassword(
                             user_id=user.id,
                             current_password=current.value or "",
                             new_password=new.value or "",
                         ),
                         "Password changed; log in again",
+                        password_checked_from=client_ip,
                     )
                     if changed:  # the token version moved: this session is over
                         ui.navigate.to("/logout")
@@ -92,11 +112,34 @@ def register(hub: Hub) -> None:
         return None
 
 
-async def _run(hub: Hub, user: UserCredentials, command: Command, done: str) -> bool:
+async def _run(
+    hub: Hub,
+    user: UserCredentials,
+    command: Command,
+    done: str,
+    *,
+    password_checked_from: str | None = None,
+) -> bool:
+    """Run a command; one checking the current password is throttled like a login."""
     if not await still_logged_in(hub, user):
         return False
+    ctx = ui_context(user)
     try:
-        await in_thread(hub.bus.handle, command, ui_context(user))
+        if password_checked_from is None:
+            await in_thread(hub.bus.handle, command, ctx)
+        else:
+            await in_thread(
+                hub.auth.change_password,
+                user.email,
+                password_checked_from,
+                partial(hub.bus.handle, command, ctx),
+            )
+    except LoginThrottled as exc:
+        ui.notify(
+            f"Too many wrong passwords; try again in {exc.retry_after} s",
+            type="negative",
+        )
+        return False
     except DomainError as exc:
         ui.notify(str(exc), type="negative")
         return False
