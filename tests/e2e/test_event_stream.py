@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ class Stream:
     response: httpx.Response
     events: queue.Queue[dict[str, str]] = field(default_factory=queue.Queue)
     comments: queue.Queue[str] = field(default_factory=queue.Queue)
+    ended: threading.Event = field(default_factory=threading.Event)
 
     def read(self) -> None:
         current: dict[str, str] = {}
@@ -41,9 +44,16 @@ class Stream:
                     current[name] = value.removeprefix(" ")
         except httpx.HTTPError:
             pass  # closed by the test
+        finally:
+            self.ended.set()
 
     def next_events(self, n: int, timeout: float = 10.0) -> list[dict[str, str]]:
         return [self.events.get(timeout=timeout) for _ in range(n)]
+
+    def until_end(self, deadline: float) -> list[dict[str, str]]:
+        """Every event up to the server ending the stream, which must be by then."""
+        assert self.ended.wait(max(deadline - time.monotonic(), 0.0)), "still open"
+        return [self.events.get_nowait() for _ in range(self.events.qsize())]
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +96,9 @@ def _post(server: Server, token: str, path: str, body: dict[str, object]) -> str
 OpenStream = Callable[[str, int | None], "Stream"]
 
 
-@pytest.fixture
-def stream_of(server: Server) -> Iterator[OpenStream]:
+@contextlib.contextmanager
+def _streams(server: Server) -> Iterator[OpenStream]:
+    """Opens streams on a server; all are closed on exit."""
     opened: list[tuple[httpx.Client, httpx.Response, threading.Thread]] = []
 
     def open_stream(token: str, last_event_id: int | None = None) -> Stream:
@@ -107,11 +118,19 @@ def stream_of(server: Server) -> Iterator[OpenStream]:
         opened.append((client, response, reader))
         return stream
 
-    yield open_stream
-    for client, response, reader in opened:
-        response.close()
-        client.close()
-        reader.join(timeout=5)
+    try:
+        yield open_stream
+    finally:
+        for client, response, reader in opened:
+            response.close()
+            client.close()
+            reader.join(timeout=5)
+
+
+@pytest.fixture
+def stream_of(server: Server) -> Iterator[OpenStream]:
+    with _streams(server) as open_stream:
+        yield open_stream
 
 
 def test_a_user_gets_their_own_item_events_live_and_resumes_without_gaps(
@@ -176,3 +195,95 @@ def test_a_superuser_sees_every_event_and_standard_users_need_a_token(
     anonymous = httpx.get(f"{server.url}{API}/events/stream", timeout=10)
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"] == "Bearer"
+
+
+# The issue's bound: a revoked superuser's open stream sees no one else's data
+# this long after the revoking command returned.
+REVOKED_WITHIN = 2.0
+
+
+@pytest.fixture
+def server_on(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    """A server of its own on SQLite or on PostgreSQL."""
+    running = Server(
+        tmp_path,
+        ITEMHUB_DATABASE_URL=database_url,
+        ITEMHUB_FIRST_SUPERUSER_EMAIL=ADMIN_EMAIL,
+        ITEMHUB_FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
+        ITEMHUB_SSE_HEARTBEAT_SECONDS="0.5",
+    )
+    try:
+        running.wait_healthy()
+        yield running
+    finally:
+        running.stop()
+
+
+def _send(server: Server, token: str, method: str, path: str, **body: object) -> None:
+    response = httpx.request(
+        method,
+        f"{server.url}{API}{path}",
+        json=body or None,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.is_success, response.text
+
+
+def test_a_demoted_deactivated_or_logged_out_superusers_stream_ends_at_once(
+    server_on: Server,
+) -> None:
+    server = server_on
+    admin = _token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    names = ("demoted", "deactivated", "logged-out")
+    ids = {
+        name: _post(
+            server,
+            admin,
+            "/users",
+            {
+                "email": f"{name}@example.com",
+                "password": f"{name}-password",
+                "is_superuser": True,
+            },
+        )
+        for name in names
+    }
+    tokens = {
+        name: _token(server, f"{name}@example.com", f"{name}-password")
+        for name in names
+    }
+    revoke = {
+        "demoted": lambda: _send(
+            server, admin, "PATCH", f"/users/{ids['demoted']}", is_superuser=False
+        ),
+        "deactivated": lambda: _send(
+            server, admin, "POST", f"/users/{ids['deactivated']}/deactivate"
+        ),
+        "logged-out": lambda: _send(server, tokens["logged-out"], "POST", "/logout"),
+    }
+    with _streams(server) as open_stream:
+        streams = {name: open_stream(tokens[name], None) for name in names}
+        # While they are superusers, everyone's items are theirs to see.
+        before = _post(server, admin, "/items", {"title": "seen", "column": "Todo"})
+        for stream in streams.values():
+            (seen,) = stream.next_events(1)
+            assert json.loads(seen["data"])["target_id"] == before
+
+        for name, stream in streams.items():
+            revoke[name]()
+            deadline = time.monotonic() + REVOKED_WITHIN
+            secret = _post(
+                server, admin, "/items", {"title": f"after {name}", "column": "Todo"}
+            )
+            events = stream.until_end(deadline)
+            assert events and events[-1]["event"] == "session.ended", (name, events)
+            # Earlier events may still be on their way; nothing from after it.
+            shown = [json.loads(e["data"])["target_id"] for e in events[:-1]]
+            assert secret not in shown, name
+            reopened = httpx.get(
+                f"{server.url}{API}/events/stream",
+                headers={"Authorization": f"Bearer {tokens[name]}"},
+                timeout=10,
+            )
+            assert reopened.status_code == 401, name
