@@ -352,19 +352,6 @@ class OffLoop(Protocol):
     ) -> Awaitable[UserCredentials | None]: ...
 
 
-def cached_session(
-    hub: Hub, user_id: UUID, token_version: int
-) -> UserCredentials | None:
-    """The user of a session checked since the users read model last changed, if any.
-
-    None means "not known without the database", not "revoked".
-    """
-    stamp = users_stamp(hub)
-    return (
-        None if stamp is None else hub.auth.sessions.get(user_id, token_version, stamp)
-    )
-
-
 async def checked_session(
     hub: Hub, user_id: UUID, token_version: int, off_loop: OffLoop
 ) -> UserCredentials | None:

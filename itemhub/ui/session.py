@@ -8,7 +8,7 @@ every page load and every action checks both against the users read model, so
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Generic, ParamSpec, TypeVar
@@ -17,11 +17,11 @@ from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import app, run, ui
+from nicegui import Event, app, run, ui
 
 from itemhub.commands import Channel, Context
 from itemhub.projections import Delta, UserCredentials
-from itemhub.runtime import Hub, cached_session, checked_session
+from itemhub.runtime import Hub, checked_session, users_stamp
 
 SESSION_KEY = "session"
 
@@ -117,10 +117,14 @@ class SessionGuard:
     """Keeps an open page to what its user may do now, not at page load.
 
     Every live handler and every action of the page goes through one guard: it
-    re-checks the token version and the role the page needs (a lookup while no
-    user changed), and once they no longer hold it ends the page: a revoked
-    session goes to the login page, a demoted superuser to the board, and a
-    page showing what depends on the role is reloaded for the new one.
+    re-checks the token version and the role the page needs, and once they no
+    longer hold it ends the page: a revoked session goes to the login page, a
+    demoted superuser to the board, and a page showing what depends on the
+    role is reloaded for the new one. A live update costs one comparison while
+    no user changed: deltas come from the read side that moves the users stamp,
+    so an unmoved stamp means nothing this tab could be shown has changed its
+    user (the cache's TTL bounds what the process cannot see; it then gets no
+    deltas either).
     """
 
     def __init__(
@@ -130,6 +134,8 @@ class SessionGuard:
         self.user = user
         self.superuser = superuser
         self.ended = False
+        # Where the users read model was when the session last held.
+        self._stamp: Hashable | None = None
         # Batches that came while a check went to the database, in order.
         self._held: list[Sequence[Delta]] | None = None
 
@@ -137,26 +143,40 @@ class SessionGuard:
         """Whether the page may still act and show; if not, it is ended."""
         if self.ended:
             return False
+        stamp = users_stamp(self.hub)
         current = await checked_session(
             self.hub, self.user.id, self.user.token_version, in_thread
         )
-        return self._holds(current)
+        holds = self._holds(current)
+        if holds:
+            self._stamp = stamp
+        return holds
 
-    def live(
+    async def follow(
+        self,
+        changed: Event[Sequence[Delta]],
+        handler: Callable[[Sequence[Delta]], None],
+    ) -> bool:
+        """Pass the page's live deltas to ``handler`` while the session holds.
+
+        Checked once now (at page load, not at the first delta in every tab),
+        so the page is ended and False returned if it no longer holds.
+        """
+        changed.subscribe(self._guarded(handler))
+        return await self.check()
+
+    def _guarded(
         self, handler: Callable[[Sequence[Delta]], None]
     ) -> Callable[[Sequence[Delta]], Awaitable[None] | None]:
-        """A live handler that sees deltas only while the session holds."""
-
         def guarded(deltas: Sequence[Delta]) -> Awaitable[None] | None:
             if self.ended:
                 return None
             if self._held is not None:
                 self._held.append(deltas)
                 return None
-            current = cached_session(self.hub, self.user.id, self.user.token_version)
-            if current is not None:
-                if self._holds(current):
-                    handler(deltas)
+            stamp = users_stamp(self.hub)
+            if stamp is not None and stamp == self._stamp:
+                handler(deltas)
                 return None
             # A user changed since the last check: NiceGUI awaits this one.
             self._held = [deltas]

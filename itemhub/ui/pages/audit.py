@@ -155,7 +155,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         def on_deltas(deltas: Sequence[Delta]) -> None:
             view.prepend([d.entry for d in deltas if isinstance(d, ActivityAdded)])
 
-        live.changed.subscribe(guard.live(on_deltas))
+        await guard.follow(live.changed, on_deltas)
         return None
 
 

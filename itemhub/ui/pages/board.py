@@ -122,7 +122,8 @@ def register(hub: Hub, live: LiveFeed) -> None:
 
         # Subscribe before loading: deltas that race the load are applied after
         # it, and ones already included are ignored by version.
-        live.changed.subscribe(SessionGuard(hub, user).live(on_deltas))
+        if not await SessionGuard(hub, user).follow(live.changed, on_deltas):
+            return None
         cards = await in_thread(
             hub.read.board,
             board_filter.owner_id,

@@ -53,7 +53,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
                 background_tasks.create(refresh(), name="home-refresh")
 
         await refresh()
-        live.changed.subscribe(SessionGuard(hub, user, superuser=True).live(on_deltas))
+        await SessionGuard(hub, user, superuser=True).follow(live.changed, on_deltas)
         return None
 
 

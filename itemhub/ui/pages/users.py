@@ -55,7 +55,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
             if any(isinstance(d, UserChanged) for d in deltas):
                 ui.timer(0, admin.reload, once=True)
 
-        live.changed.subscribe(admin.guard.live(on_deltas))
+        await admin.guard.follow(live.changed, on_deltas)
         return None
 
 
