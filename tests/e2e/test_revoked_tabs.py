@@ -13,7 +13,7 @@ import pytest
 from nicegui import Client, ui
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from itemhub import runtime
 from itemhub.commands import CreateItem, RegisterUser, RevokeSuperuser
@@ -138,3 +138,22 @@ async def test_rebuild_on_a_demoted_superusers_replay_tab_does_not_run(
     while time.monotonic() < deadline and _rebuilds(hub) == before:
         await asyncio.sleep(0.1)
     assert _rebuilds(hub) == before
+
+
+async def test_a_board_follows_a_role_change_that_leaves_the_session_valid(
+    app_on: Path, user: User
+) -> None:
+    del app_on
+    hub = runtime.current()
+    await _handle(hub, CreateItem(title="admin's card", column="Todo"))
+    hub, bob, _ = await _superuser_bob(user, "/")
+    await user.should_see("admin's card", retries=RETRIES)
+    # No command demotes without ending the session; the table can.
+    users = hub.store.tables.users
+    with hub.store.writer.begin() as conn:
+        conn.execute(update(users).where(users.c.id == bob).values(is_superuser=False))
+    # The next user change moves the stamp: the open board checks again.
+    await _handle(hub, RegisterUser(email="zed@example.com", password="zed-password-1"))
+    await user.should_not_see("admin's card", retries=WITHIN_2S)
+    await user.should_see(marker="current-user")
+    assert user.notify.contains("Your role has changed")
