@@ -10,10 +10,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import MetaData, Table, create_engine, update
 
+from itemhub.config import parse_database_url
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.server import Server
 
@@ -287,3 +290,51 @@ def test_a_demoted_deactivated_or_logged_out_superusers_stream_ends_at_once(
                 timeout=10,
             )
             assert reopened.status_code == 401, name
+
+
+def test_a_stream_follows_a_role_change_that_leaves_the_token_valid(
+    server_on: Server, database_url: str
+) -> None:
+    server = server_on
+    admin = _token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    quiet_id = _post(
+        server,
+        admin,
+        "/users",
+        {
+            "email": "quiet@example.com",
+            "password": "quiet-password",
+            "is_superuser": True,
+        },
+    )
+    quiet = _token(server, "quiet@example.com", "quiet-password")
+    with _streams(server) as open_stream:
+        stream = open_stream(quiet, None)
+        # No command demotes without revoking the token; the table can.
+        engine = create_engine(parse_database_url(database_url).read_url)
+        try:
+            with engine.begin() as conn:
+                users = Table("users", MetaData(), autoload_with=conn)
+                conn.execute(
+                    update(users)
+                    .where(users.c.id == UUID(quiet_id))
+                    .values(is_superuser=False)
+                )
+        finally:
+            engine.dispose()
+        # The next user change moves the stamp: the stream checks the table again.
+        _post(
+            server,
+            admin,
+            "/users",
+            {"email": "zed@example.com", "password": "zed-password"},
+        )
+        hidden = _post(
+            server, admin, "/items", {"title": "not yours", "column": "Todo"}
+        )
+        own = _post(server, quiet, "/items", {"title": "yours", "column": "Todo"})
+        shown: list[str] = []
+        while own not in shown:
+            shown.append(json.loads(stream.next_events(1)[0]["data"])["target_id"])
+        assert hidden not in shown
+        assert not stream.ended.is_set()
