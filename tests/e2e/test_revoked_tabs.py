@@ -113,6 +113,19 @@ async def test_a_demoted_superusers_users_tab_stops_showing_user_changes(
     assert not _shows(users, lambda e: "zed@example.com" in _text(e))
 
 
+async def test_a_demoted_superusers_status_tab_stops_counting_cards(
+    app_on: Path, user: User
+) -> None:
+    del app_on
+    hub, bob, status = await _superuser_bob(user, "/status")
+    await user.should_see(marker="count-Todo", retries=RETRIES)
+    await _demoted_tab_ends(user, hub, bob)
+    after = await _handle(hub, CreateItem(title="admin's card", column="Todo"))
+    hub.wait_for(after.position)
+    counts = [e for e in status.elements.values() if "count-Todo" in e._markers]
+    assert all(_text(e) == "0" for e in counts)
+
+
 def _rebuilds(hub: Hub) -> int:
     """How often the items read model was swapped for a rebuilt one."""
     tracking = hub.store.tables.tracking
