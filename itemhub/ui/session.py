@@ -121,10 +121,10 @@ class SessionGuard:
     longer hold it ends the page: a revoked session goes to the login page, a
     demoted superuser to the board, and a page showing what depends on the
     role is reloaded for the new one. A live update costs one comparison while
-    no user changed: deltas come from the read side that moves the users stamp,
-    so an unmoved stamp means nothing this tab could be shown has changed its
-    user (the cache's TTL bounds what the process cannot see; it then gets no
-    deltas either).
+    the users stamp stays where the session last held: a command that changed
+    a user returns only after the stamp moved, so every change made after it
+    reaches the page after the stamp did (the cache's TTL is for changes this
+    process cannot see, and those bring it no deltas either).
     """
 
     def __init__(

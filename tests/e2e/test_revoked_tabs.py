@@ -91,9 +91,7 @@ async def test_a_demoted_superusers_audit_tab_stops_showing_events(
     del app_on
     hub, bob, audit = await _superuser_bob(user, "/audit")
     await user.should_see(marker="audit-rows", retries=RETRIES)
-    started = time.monotonic()
     await _demoted_tab_ends(user, hub, bob)
-    assert time.monotonic() - started < 2.0 + 1.0  # the demotion itself included
     after = await _handle(hub, CreateItem(title="admin's secret", column="Todo"))
     hub.wait_for(after.position)
     assert not _shows(audit, lambda e: "admin's secret" in _text(e))
