@@ -8,10 +8,12 @@ import hmac
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable, Hashable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
-from uuid import uuid5
+from typing import Protocol
+from uuid import UUID, uuid5
 
 import psycopg
 from limits.storage import RedisStorage
@@ -40,6 +42,7 @@ from itemhub.projections import (
     ProjectionFailed,
     ProjectionStatus,
     ReadModels,
+    UserCredentials,
     file_lock,
 )
 from itemhub.projections.audit import AuditLog
@@ -52,12 +55,14 @@ from itemhub.projections.registry import projection_names
 from itemhub.projections.replay import catch_up
 from itemhub.projections.security_log import SecurityLog
 from itemhub.projections.store import ReadStore
+from itemhub.projections.users import UsersProjection
 
 log = logging.getLogger(__name__)
 
 COMMAND_WAIT_TIMEOUT = 10.0
 # A projection serves when it runs here or another instance runs it for us.
 LIVE_STATES = frozenset({"running", "standby"})
+USERS = UsersProjection.name
 
 
 class StartupError(Exception):
@@ -335,6 +340,56 @@ def security_log_key(settings: Settings) -> bytes:
     """The key hashing unknown e-mails in the security log, derived from the secret."""
     secret = secret_value(settings.secret_key).encode()
     return hmac.new(secret, b"itemhub-security-log", hashlib.sha256).digest()
+
+
+def users_stamp(hub: Hub) -> Hashable | None:
+    """Where this process last saw the users read model change (None: no cached checks).
+
+    Both marks move before a command that changed a user returns: the local
+    worker's last batch that changed a user (single instance: commands wait on
+    the position it moves next) and the last users change this instance's relay
+    pushed (PostgreSQL: pushed before the committed position commands wait on).
+    Other events leave them alone, so while no user changes, a session check
+    (each request, each live update of each open tab) is a lookup. Without
+    running workers nothing would move them, so then every check reads the
+    database.
+    """
+    if not hub.running:
+        return None
+    side = hub.read_side
+    relay = side.relay
+    pushed = relay.cursors.get(USERS) if relay is not None and relay.cursors else None
+    return side.workers[USERS].changed, pushed
+
+
+class OffLoop(Protocol):
+    """Runs a blocking session lookup off the event loop (the caller's way)."""
+
+    def __call__(
+        self,
+        lookup: Callable[[UUID, int], UserCredentials | None],
+        user_id: UUID,
+        token_version: int,
+        /,
+    ) -> Awaitable[UserCredentials | None]: ...
+
+
+async def checked_session(
+    hub: Hub, user_id: UUID, token_version: int, off_loop: OffLoop
+) -> UserCredentials | None:
+    """The user of a token or session if it holds (a lookup if no user changed)."""
+    # The stamp is taken before the lookup: a change committed meanwhile moves it,
+    # and the entry stored below then answers no later check.
+    stamp = users_stamp(hub)
+    sessions = hub.auth.sessions
+    if stamp is not None:
+        cached = sessions.get(user_id, token_version, stamp)
+        if cached is not None:
+            return cached
+    user = await off_loop(hub.auth.session_user, user_id, token_version)
+    if user is not None and stamp is not None:
+        sessions.put(user, stamp)
+    return user
 
 
 def preflight(target: DatabaseTarget) -> None:

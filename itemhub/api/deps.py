@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -15,10 +14,7 @@ from itemhub.auth import LoginThrottled
 from itemhub.commands import Channel, Context
 from itemhub.projections import UserCredentials
 from itemhub.projections.store import DATABASE_UNAVAILABLE
-from itemhub.projections.users import UsersProjection
-from itemhub.runtime import Hub
-
-USERS = UsersProjection.name
+from itemhub.runtime import Hub, checked_session
 
 bearer = HTTPBearer(auto_error=False, description="An access token from /login")
 
@@ -48,21 +44,6 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-def users_stamp(hub: Hub) -> Hashable | None:
-    """Where this process sees the users read model (None: no cached checks).
-
-    Both positions move before a command that changed a user returns: the local
-    worker's (single instance: commands wait on it) and the committed position
-    this instance follows (PostgreSQL: commands wait on it). They also move for
-    every other event, which only costs a lookup. Without running workers
-    nothing would move them, so then every check reads the database.
-    """
-    if not hub.running:
-        return None
-    side = hub.read_side
-    return side.workers[USERS].position, side.positions.get(USERS)
-
-
 async def current_user(
     hub: HubDep,
     tokens: TokensDep,
@@ -75,21 +56,11 @@ async def current_user(
         claims = tokens.decode(credentials.credentials)
     except InvalidToken:
         raise unauthorized("Could not validate credentials") from None
-    # The stamp is taken before the lookup: a change committed meanwhile moves it,
-    # and the entry stored below then answers no later request.
-    stamp = users_stamp(hub)
-    sessions = hub.auth.sessions
-    if stamp is not None:
-        cached = sessions.get(claims.user_id, claims.token_version, stamp)
-        if cached is not None:
-            return cached
-    user = await run_in_threadpool(
-        hub.auth.session_user, claims.user_id, claims.token_version
+    user = await checked_session(
+        hub, claims.user_id, claims.token_version, run_in_threadpool
     )
     if user is None:
         raise unauthorized("Token is no longer valid")
-    if stamp is not None:
-        sessions.put(user, stamp)
     return user
 
 

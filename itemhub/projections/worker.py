@@ -79,6 +79,10 @@ class ProjectionWorker:
         self._commits = 0
         self.name = projection.name
         self.position = 0
+        # The position of the newest batch that changed this read model (or of
+        # the tracking row it was loaded at): checks cached on it stay valid
+        # while only other read models move.
+        self.changed = 0
         self.state = "stopped"
         self.error: str | None = None
         self._cond = threading.Condition()
@@ -167,7 +171,7 @@ class ProjectionWorker:
             tracking = read_tracking(conn, self.store.tables, self.name)
             self.projection.load(conn)
         with self._cond:
-            self.position = tracking.position
+            self.position = self.changed = tracking.position
             self.state = "running"
             self._cond.notify_all()
         events: queue.Queue[object] = queue.Queue(maxsize=QUEUE_MAX)
@@ -259,6 +263,8 @@ class ProjectionWorker:
                 if self._commits % PRUNE_EVERY == 0:
                     outbox.prune(conn, self.name)
         with self._cond:
+            if deltas:
+                self.changed = last
             self.position = last
             self._cond.notify_all()
         if self.on_commit is not None:

@@ -8,7 +8,7 @@ every page load and every action checks both against the users read model, so
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Generic, ParamSpec, TypeVar
@@ -17,11 +17,11 @@ from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import app, run, ui
+from nicegui import Event, app, run, ui
 
 from itemhub.commands import Channel, Context
-from itemhub.projections import UserCredentials
-from itemhub.runtime import Hub
+from itemhub.projections import Delta, UserCredentials
+from itemhub.runtime import Hub, checked_session, users_stamp
 
 SESSION_KEY = "session"
 
@@ -110,9 +110,105 @@ async def still_logged_in(hub: Hub, user: UserCredentials) -> bool:
     Checked against the user and token version the page was loaded with (not
     ``app.storage.user``, which belongs to HTTP requests, not to socket events).
     """
-    current = await in_thread(hub.auth.session_user, user.id, user.token_version)
-    if current is None:
-        ui.notify("Your session has ended; please log in again", type="warning")
-        ui.navigate.to("/login")
+    return await SessionGuard(hub, user).check()
+
+
+class SessionGuard:
+    """Keeps an open page to what its user may do now, not at page load.
+
+    Every live handler and every action of the page goes through one guard: it
+    re-checks the token version and the role the page needs, and once they no
+    longer hold it ends the page: a revoked session goes to the login page, a
+    demoted superuser to the board, and a page showing what depends on the
+    role is reloaded for the new one. A live update costs one comparison while
+    the users stamp stays where the session last held: a command that changed
+    a user returns only after the stamp moved, so every change made after it
+    reaches the page after the stamp did (the cache's TTL is for changes this
+    process cannot see, and those bring it no deltas either).
+    """
+
+    def __init__(
+        self, hub: Hub, user: UserCredentials, *, superuser: bool = False
+    ) -> None:
+        self.hub = hub
+        self.user = user
+        self.superuser = superuser
+        self.ended = False
+        # Where the users read model was when the session last held.
+        self._stamp: Hashable | None = None
+        # Batches that came while a check went to the database, in order.
+        self._held: list[Sequence[Delta]] | None = None
+
+    async def check(self) -> bool:
+        """Whether the page may still act and show; if not, it is ended."""
+        if self.ended:
+            return False
+        stamp = users_stamp(self.hub)
+        current = await checked_session(
+            self.hub, self.user.id, self.user.token_version, in_thread
+        )
+        holds = self._holds(current)
+        if holds:
+            self._stamp = stamp
+        return holds
+
+    async def follow(
+        self,
+        changed: Event[Sequence[Delta]],
+        handler: Callable[[Sequence[Delta]], None],
+    ) -> bool:
+        """Pass the page's live deltas to ``handler`` while the session holds.
+
+        Checked once now (at page load, not at the first delta in every tab),
+        so the page is ended and False returned if it no longer holds.
+        """
+        changed.subscribe(self._guarded(handler))
+        return await self.check()
+
+    def _guarded(
+        self, handler: Callable[[Sequence[Delta]], None]
+    ) -> Callable[[Sequence[Delta]], Awaitable[None] | None]:
+        def guarded(deltas: Sequence[Delta]) -> Awaitable[None] | None:
+            if self.ended:
+                return None
+            if self._held is not None:
+                self._held.append(deltas)
+                return None
+            stamp = users_stamp(self.hub)
+            if stamp is not None and stamp == self._stamp:
+                handler(deltas)
+                return None
+            # A user changed since the last check: NiceGUI awaits this one.
+            self._held = [deltas]
+            return self._release(handler)
+
+        return guarded
+
+    async def _release(self, handler: Callable[[Sequence[Delta]], None]) -> None:
+        try:
+            holds = await self.check()
+        finally:
+            held, self._held = self._held or [], None
+        if holds:
+            for deltas in held:
+                handler(deltas)
+
+    def _holds(self, current: UserCredentials | None) -> bool:
+        if current is None:
+            self._end("Your session has ended; please log in again", "/login")
+        elif self.superuser and not current.is_superuser:
+            self._end("Only superusers may see this page", "/")
+        elif current.is_superuser != self.user.is_superuser:
+            self._end("Your role has changed", None)
+        else:
+            self.user = current
+            return True
         return False
-    return True
+
+    def _end(self, message: str, target: str | None) -> None:
+        self.ended = True
+        ui.notify(message, type="warning")
+        if target is None:
+            ui.navigate.reload()
+        else:
+            ui.navigate.to(target)

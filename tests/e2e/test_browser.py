@@ -379,3 +379,60 @@ async def test_the_page_socket_is_a_websocket_the_csp_allows(
     assert transport == "websocket"
     assert await page.evaluate("window.violations") == []
     await context.close()
+
+
+async def test_a_demoted_superusers_open_audit_tab_stops_within_two_seconds(
+    server: Server, browser: Browser
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {_api_token(server, ADMIN_EMAIL, ADMIN_PASSWORD)}"
+    }
+    carol = httpx.post(
+        f"{server.url}/api/v1/users",
+        json={
+            "email": "carol@example.com",
+            "password": "carol-password",
+            "is_superuser": True,
+        },
+        headers=headers,
+        timeout=10,
+    )
+    assert carol.status_code == 201, carol.text
+    page = await _log_in(browser, server, "carol@example.com", "carol-password")
+    # Every message the audit tab receives over its socket, from its first.
+    received: list[str] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda frame: received.append(str(frame))),
+    )
+    await page.goto(f"{server.url}/audit")
+    await _ready(page)
+    await expect(page.get_by_text("Security log")).to_be_visible()
+    # While a superuser, the tab shows everyone's events live, over its socket.
+    shown = httpx.post(
+        f"{server.url}/api/v1/items",
+        json={"title": "Public roadmap", "column": "Todo"},
+        headers=headers,
+        timeout=10,
+    )
+    assert shown.status_code == 201, shown.text
+    await expect(page.get_by_text('created "Public roadmap"')).to_be_visible()
+    assert any("Public roadmap" in frame for frame in received)
+
+    demoted = httpx.patch(
+        f"{server.url}/api/v1/users/{carol.json()['id']}",
+        json={"is_superuser": False},
+        headers=headers,
+        timeout=10,
+    )
+    assert demoted.status_code == 200, demoted.text
+    secret = httpx.post(
+        f"{server.url}/api/v1/items",
+        json={"title": "Quarterly secret plan", "column": "Todo"},
+        headers=headers,
+        timeout=10,
+    )
+    assert secret.status_code == 201, secret.text
+    await page.wait_for_url("**/login**", timeout=2000)
+    await _ready(page)
+    assert not any("Quarterly secret plan" in frame for frame in received)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from sqlalchemy import MetaData, Table, create_engine, update
 
+from itemhub.config import parse_database_url
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.server import Server
 
@@ -51,8 +53,13 @@ class Stream:
     def next_events(self, n: int, timeout: float = 10.0) -> list[dict[str, str]]:
         return [self.events.get(timeout=timeout) for _ in range(n)]
 
+    def until_end(self, deadline: float) -> list[dict[str, str]]:
+        """Every event up to the server ending the stream, which must be by then."""
+        assert self.ended.wait(max(deadline - time.monotonic(), 0.0)), "still open"
+        return [self.events.get_nowait() for _ in range(self.events.qsize())]
 
-@contextmanager
+
+@contextlib.contextmanager
 def running_server(workdir: Path, heartbeat_seconds: float) -> Iterator[Server]:
     running = Server(
         workdir,
@@ -98,15 +105,9 @@ def _post(server: Server, token: str, path: str, body: dict[str, object]) -> str
 OpenStream = Callable[[str, int | None], "Stream"]
 
 
-@pytest.fixture
-def stream_of(server: Server) -> Iterator[OpenStream]:
-    with streams_on(server) as open_stream:
-        yield open_stream
-
-
-@contextmanager
-def streams_on(server: Server) -> Iterator[OpenStream]:
-    """Opens streams on a server; closes them all at the end."""
+@contextlib.contextmanager
+def _streams(server: Server) -> Iterator[OpenStream]:
+    """Opens streams on a server; all are closed on exit."""
     opened: list[tuple[httpx.Client, httpx.Response, threading.Thread]] = []
 
     def open_stream(token: str, last_event_id: int | None = None) -> Stream:
@@ -126,11 +127,19 @@ def streams_on(server: Server) -> Iterator[OpenStream]:
         opened.append((client, response, reader))
         return stream
 
-    yield open_stream
-    for client, response, reader in opened:
-        response.close()
-        client.close()
-        reader.join(timeout=5)
+    try:
+        yield open_stream
+    finally:
+        for client, response, reader in opened:
+            response.close()
+            client.close()
+            reader.join(timeout=5)
+
+
+@pytest.fixture
+def stream_of(server: Server) -> Iterator[OpenStream]:
+    with _streams(server) as open_stream:
+        yield open_stream
 
 
 def test_a_user_gets_their_own_item_events_live_and_resumes_without_gaps(
@@ -199,7 +208,7 @@ def test_a_superuser_sees_every_event_and_standard_users_need_a_token(
 
 def _new_user(server: Server, admin: str, name: str) -> str:
     """Register a standard user with a unique e-mail; their token."""
-    email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
+    email = f"{name}-{uuid4().hex[:8]}@example.com"
     _post(server, admin, "/users", {"email": email, "password": "user-password"})
     return _token(server, email, "user-password")
 
@@ -244,18 +253,13 @@ def test_logout_ends_an_open_stream(server: Server, stream_of: OpenStream) -> No
     assert stream.comments.get(timeout=5) == ": heartbeat"
     assert not stream.ended.is_set()
     _log_out(server, erin)
-    # The server ends the stream at its next heartbeat (0.5 s here).
+    # The server checks the session at least every second.
     assert stream.ended.wait(timeout=10)
 
 
-@pytest.mark.xfail(
-    reason="issue #12 follow-up: an open stream checks its token only when idle, "
-    "so a revoked user keeps receiving while their items keep changing",
-    strict=True,
-)
 def test_logout_ends_a_busy_stream_before_its_next_event(tmp_path: Path) -> None:
     # A heartbeat far away: the stream is never idle during this test.
-    with running_server(tmp_path, 300) as server, streams_on(server) as open_stream:
+    with running_server(tmp_path, 300) as server, _streams(server) as open_stream:
         admin = _token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
         erin = _new_user(server, admin, "erin")
         item = _post(server, erin, "/items", {"title": "erin's", "column": "Todo"})
@@ -270,3 +274,143 @@ def test_logout_ends_a_busy_stream_before_its_next_event(tmp_path: Path) -> None
             stream.ended.wait(timeout=0.05)
         assert stream.events.empty(), "a logged-out user received a change"
         assert stream.ended.is_set()
+
+
+# The issue's bound: a revoked superuser's open stream sees no one else's data
+# this long after the revoking command returned.
+REVOKED_WITHIN = 2.0
+
+
+@pytest.fixture
+def server_on(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    """A server of its own on SQLite or on PostgreSQL."""
+    running = Server(
+        tmp_path,
+        ITEMHUB_DATABASE_URL=database_url,
+        ITEMHUB_FIRST_SUPERUSER_EMAIL=ADMIN_EMAIL,
+        ITEMHUB_FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
+        ITEMHUB_SSE_HEARTBEAT_SECONDS="0.5",
+    )
+    try:
+        running.wait_healthy()
+        yield running
+    finally:
+        running.stop()
+
+
+def _send(server: Server, token: str, method: str, path: str, **body: object) -> None:
+    response = httpx.request(
+        method,
+        f"{server.url}{API}{path}",
+        json=body or None,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.is_success, response.text
+
+
+def test_a_demoted_deactivated_or_logged_out_superusers_stream_ends_at_once(
+    server_on: Server,
+) -> None:
+    server = server_on
+    admin = _token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    names = ("demoted", "deactivated", "logged-out")
+    ids = {
+        name: _post(
+            server,
+            admin,
+            "/users",
+            {
+                "email": f"{name}@example.com",
+                "password": f"{name}-password",
+                "is_superuser": True,
+            },
+        )
+        for name in names
+    }
+    tokens = {
+        name: _token(server, f"{name}@example.com", f"{name}-password")
+        for name in names
+    }
+    revoke = {
+        "demoted": lambda: _send(
+            server, admin, "PATCH", f"/users/{ids['demoted']}", is_superuser=False
+        ),
+        "deactivated": lambda: _send(
+            server, admin, "POST", f"/users/{ids['deactivated']}/deactivate"
+        ),
+        "logged-out": lambda: _send(server, tokens["logged-out"], "POST", "/logout"),
+    }
+    with _streams(server) as open_stream:
+        streams = {name: open_stream(tokens[name], None) for name in names}
+        # While they are superusers, everyone's items are theirs to see.
+        before = _post(server, admin, "/items", {"title": "seen", "column": "Todo"})
+        for stream in streams.values():
+            (seen,) = stream.next_events(1)
+            assert json.loads(seen["data"])["target_id"] == before
+
+        for name, stream in streams.items():
+            revoke[name]()
+            deadline = time.monotonic() + REVOKED_WITHIN
+            secret = _post(
+                server, admin, "/items", {"title": f"after {name}", "column": "Todo"}
+            )
+            events = stream.until_end(deadline)
+            assert events and events[-1]["event"] == "session.ended", (name, events)
+            # Earlier events may still be on their way; nothing from after it.
+            shown = [json.loads(e["data"])["target_id"] for e in events[:-1]]
+            assert secret not in shown, name
+            reopened = httpx.get(
+                f"{server.url}{API}/events/stream",
+                headers={"Authorization": f"Bearer {tokens[name]}"},
+                timeout=10,
+            )
+            assert reopened.status_code == 401, name
+
+
+def test_a_stream_follows_a_role_change_that_leaves_the_token_valid(
+    server_on: Server, database_url: str
+) -> None:
+    server = server_on
+    admin = _token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    quiet_id = _post(
+        server,
+        admin,
+        "/users",
+        {
+            "email": "quiet@example.com",
+            "password": "quiet-password",
+            "is_superuser": True,
+        },
+    )
+    quiet = _token(server, "quiet@example.com", "quiet-password")
+    with _streams(server) as open_stream:
+        stream = open_stream(quiet, None)
+        # No command demotes without revoking the token; the table can.
+        engine = create_engine(parse_database_url(database_url).read_url)
+        try:
+            with engine.begin() as conn:
+                users = Table("users", MetaData(), autoload_with=conn)
+                conn.execute(
+                    update(users)
+                    .where(users.c.id == UUID(quiet_id))
+                    .values(is_superuser=False)
+                )
+        finally:
+            engine.dispose()
+        # The next user change moves the stamp: the stream checks the table again.
+        _post(
+            server,
+            admin,
+            "/users",
+            {"email": "zed@example.com", "password": "zed-password"},
+        )
+        hidden = _post(
+            server, admin, "/items", {"title": "not yours", "column": "Todo"}
+        )
+        own = _post(server, quiet, "/items", {"title": "yours", "column": "Todo"})
+        shown: list[str] = []
+        while own not in shown:
+            shown.append(json.loads(stream.next_events(1)[0]["data"])["target_id"])
+        assert hidden not in shown
+        assert not stream.ended.is_set()

@@ -14,12 +14,16 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from itemhub.api.deps import CurrentUser, HubDep
 from itemhub.api.routes.common import AUTH, MAX_POSITION
-from itemhub.projections import ActivityAdded, ActivityEntry, Delta
+from itemhub.projections import ActivityAdded, ActivityEntry, Delta, UserCredentials
+from itemhub.runtime import checked_session
 
 router = APIRouter(prefix="/events", tags=["events"])
 
 QUEUE_MAX = 1000
 PAGE = 500
+# A silent stream re-checks its token this often: a revoked one ends this soon.
+SESSION_RECHECK_SECONDS = 1.0
+SESSION_ENDED = "session.ended"
 
 
 @router.get("/stream", response_class=EventSourceResponse, responses=AUTH)
@@ -35,8 +39,10 @@ async def stream_events(
 
     Reconnect with `Last-Event-ID` to resume with no gap and no duplicate.
     Standard users see the events of their own items; superusers see all.
+    The token is re-checked before every event and every second: once it is
+    revoked the stream ends with a `session.ended` event.
     """
-    owner = None if user.is_superuser else user.id
+    owner = _owner(user)
     queue: asyncio.Queue[ActivityEntry] = asyncio.Queue(maxsize=QUEUE_MAX)
     overflowed = False
 
@@ -49,6 +55,16 @@ async def stream_events(
                 except asyncio.QueueFull:
                     overflowed = True
 
+    async def still_valid() -> bool:
+        # What the stream may show follows the user's role now, not at opening.
+        nonlocal owner
+        current = await checked_session(
+            hub, user.id, user.token_version, run_in_threadpool
+        )
+        if current is not None:
+            owner = _owner(current)
+        return current is not None
+
     # Subscribe before reading the backlog, so nothing falls between the two.
     unsubscribe = hub.feed.subscribe(on_deltas)
     try:
@@ -58,10 +74,15 @@ async def stream_events(
         else:
             last, backlog = last_event_id, True
         heartbeat = hub.settings.sse_heartbeat_seconds
+        wait = min(heartbeat, SESSION_RECHECK_SECONDS)
+        quiet_since = asyncio.get_running_loop().time()
         while hub.running and not await request.is_disconnected():
             if backlog or overflowed:
                 overflowed = False
                 while True:
+                    if not await still_valid():
+                        yield _session_ended()
+                        return
                     page = await run_in_threadpool(
                         hub.read.activity_since, last, owner_id=owner, limit=PAGE
                     )
@@ -71,29 +92,44 @@ async def stream_events(
                     if len(page) < PAGE:
                         break
                 backlog = False
+            got: ActivityEntry | None
             try:
-                entry = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+                got = await asyncio.wait_for(queue.get(), timeout=wait)
             except TimeoutError:
-                # Idle: end the stream if the token was revoked meanwhile,
-                # else keep proxies from timing the connection out.
-                if not await _still_valid(hub, user.id, user.token_version):
-                    return
-                yield ServerSentEvent(comment="heartbeat")
+                got = None
+            if not await still_valid():
+                yield _session_ended()
+                return
+            now = asyncio.get_running_loop().time()
+            if got is None:
+                # Idle: keep proxies from timing the connection out.
+                if now - quiet_since >= heartbeat:
+                    quiet_since = now
+                    yield ServerSentEvent(comment="heartbeat")
                 continue
-            if entry.position > last:
-                yield _event(entry)
-                last = entry.position
+            # Queued under the role it had then: filtered again by the role now.
+            if got.position > last and _visible(got, owner):
+                quiet_since = now
+                yield _event(got)
+                last = got.position
     finally:
         unsubscribe()
+
+
+def _owner(user: UserCredentials) -> Any:
+    """Whose items' events a user may see (None: everyone's)."""
+    return None if user.is_superuser else user.id
 
 
 def _visible(entry: ActivityEntry, owner: Any) -> bool:
     return owner is None or (entry.target_type == "item" and entry.owner_id == owner)
 
 
-async def _still_valid(hub: Any, user_id: Any, version: int) -> bool:
-    found = await run_in_threadpool(hub.auth.session_user, user_id, version)
-    return found is not None
+def _session_ended() -> ServerSentEvent:
+    return ServerSentEvent(
+        data={"detail": "The token is no longer valid; log in again"},
+        event=SESSION_ENDED,
+    )
 
 
 def _event(entry: ActivityEntry) -> ServerSentEvent:

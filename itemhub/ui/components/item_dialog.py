@@ -69,6 +69,8 @@ class ItemDialog:
 
     async def open(self, card: ItemCard) -> None:
         """Show the dialog for a card as this tab shows it (its version)."""
+        if not await still_logged_in(self.hub, self.user):
+            return
         self.card = card
         self.heading.set_text(f"Item (version {card.version})")
         self.title.set_value(card.title)

@@ -22,7 +22,7 @@ from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
-from itemhub.ui.session import in_thread, login_redirect, session_user
+from itemhub.ui.session import SessionGuard, in_thread, login_redirect, session_user
 
 FILTER_KEYS = ("actor", "action", "item", "user", "since", "until", "q")
 PAGE = 50
@@ -138,6 +138,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         me = await in_thread(hub.read.user, user.id)
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may see the audit trail.")
+        guard = SessionGuard(hub, user, superuser=True)
         with frame("Audit", me):
             params = dict(request.query_params)
             try:
@@ -148,21 +149,28 @@ def register(hub: Hub, live: LiveFeed) -> None:
                 )
                 ui.link("Clear the filters", "/audit")
                 return None
-            view = AuditView(hub, audit_filter, params)
+            view = AuditView(hub, guard, audit_filter, params)
             await view.build()
 
         def on_deltas(deltas: Sequence[Delta]) -> None:
             view.prepend([d.entry for d in deltas if isinstance(d, ActivityAdded)])
 
-        live.changed.subscribe(on_deltas)
+        await guard.follow(live.changed, on_deltas)
         return None
 
 
 class AuditView:
     """Filters (kept in the URL), the live list, export, chart and security log."""
 
-    def __init__(self, hub: Hub, audit_filter: AuditFilter, params: dict[str, str]):
+    def __init__(
+        self,
+        hub: Hub,
+        guard: SessionGuard,
+        audit_filter: AuditFilter,
+        params: dict[str, str],
+    ):
         self.hub = hub
+        self.guard = guard
         self.filter = audit_filter
         self.params = params
         self.oldest: int | None = None
@@ -278,6 +286,8 @@ class AuditView:
 
     async def load_older(self) -> None:
         """Append the next page of older events."""
+        if not await self.guard.check():
+            return
         paged = dataclasses.replace(self.filter, before=self.oldest)
         page = await in_thread(self.hub.audit.page, paged, PAGE)
         if page is None or self.rows is None:

@@ -17,7 +17,7 @@ from itemhub.ui.components.item_dialog import ItemDialog
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.presence import Viewer
-from itemhub.ui.session import in_thread, login_redirect, session_user
+from itemhub.ui.session import SessionGuard, in_thread, login_redirect, session_user
 
 FILTER_KEY = "board_filter"
 
@@ -122,7 +122,8 @@ def register(hub: Hub, live: LiveFeed) -> None:
 
         # Subscribe before loading: deltas that race the load are applied after
         # it, and ones already included are ignored by version.
-        live.changed.subscribe(on_deltas)
+        if not await SessionGuard(hub, user).follow(live.changed, on_deltas):
+            return None
         cards = await in_thread(
             hub.read.board,
             board_filter.owner_id,

@@ -19,7 +19,7 @@ from itemhub.projections.replay import rebuild
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
-from itemhub.ui.session import in_thread, login_redirect, session_user
+from itemhub.ui.session import SessionGuard, in_thread, login_redirect, session_user
 
 MAX_EVENTS = 500
 
@@ -40,13 +40,14 @@ def register(hub: Hub) -> None:
         me = await in_thread(hub.read.user, user.id)
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may replay history.")
+        guard = SessionGuard(hub, user, superuser=True)
         with frame("Replay", me):
-            await _projections_panel(hub)
-            await _stepper(hub, first, last, correlation)
+            await _projections_panel(hub, guard)
+            await _stepper(hub, guard, first, last, correlation)
         return None
 
 
-async def _projections_panel(hub: Hub) -> None:
+async def _projections_panel(hub: Hub, guard: SessionGuard) -> None:
     ui.label("Projections").classes("text-h6")
     table = (
         ui.table(
@@ -62,6 +63,8 @@ async def _projections_panel(hub: Hub) -> None:
     )
 
     async def refresh() -> None:
+        if not await guard.check():
+            return
         statuses = await in_thread(hub.status)
         table.rows = [
             {
@@ -92,7 +95,7 @@ async def _projections_panel(hub: Hub) -> None:
                 progress.update(done=done, total=total)
 
         async def start() -> None:
-            if progress["running"]:
+            if progress["running"] or not await guard.check():
                 return
             progress.update(running=True, done=0, total=0, message="")
             button.disable()
@@ -125,7 +128,11 @@ async def _projections_panel(hub: Hub) -> None:
 
 
 async def _stepper(
-    hub: Hub, first: int | None, last: int | None, correlation: str | None
+    hub: Hub,
+    guard: SessionGuard,
+    first: int | None,
+    last: int | None,
+    correlation: str | None,
 ) -> None:
     ui.label("Step through events").classes("text-h6")
     with ui.row().classes("items-end gap-2"):
@@ -201,6 +208,8 @@ async def _stepper(
                             )
 
     async def move(delta: int) -> None:
+        if not await guard.check():
+            return
         state["index"] = max(0, min(len(events) - 1, state["index"] + delta))
         await show()
 

@@ -13,7 +13,7 @@ from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
-from itemhub.ui.session import in_thread, login_redirect, session_user
+from itemhub.ui.session import SessionGuard, in_thread, login_redirect, session_user
 
 
 def register(hub: Hub, live: LiveFeed) -> None:
@@ -53,7 +53,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
                 background_tasks.create(refresh(), name="home-refresh")
 
         await refresh()
-        live.changed.subscribe(on_deltas)
+        await SessionGuard(hub, user, superuser=True).follow(live.changed, on_deltas)
         return None
 
 

@@ -18,16 +18,16 @@ from itemhub.commands import (
     RevokeSuperuser,
     UpdateUser,
 )
-from itemhub.projections import Delta, UserChanged, UserCredentials, UserView
+from itemhub.projections import Delta, UserChanged, UserView
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.session import (
+    SessionGuard,
     in_thread,
     login_redirect,
     session_user,
-    still_logged_in,
     ui_context,
 )
 
@@ -44,7 +44,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may manage users.")
         with frame("Users", me):
-            admin = UserAdmin(hub, user)
+            admin = UserAdmin(hub, SessionGuard(hub, user, superuser=True))
             ui.button("New user", icon="person_add", on_click=admin.create.open).mark(
                 "new-user"
             )
@@ -55,16 +55,16 @@ def register(hub: Hub, live: LiveFeed) -> None:
             if any(isinstance(d, UserChanged) for d in deltas):
                 ui.timer(0, admin.reload, once=True)
 
-        live.changed.subscribe(on_deltas)
+        await admin.guard.follow(live.changed, on_deltas)
         return None
 
 
 class UserAdmin:
     """The list of users and the create/edit dialogs."""
 
-    def __init__(self, hub: Hub, user: UserCredentials) -> None:
+    def __init__(self, hub: Hub, guard: SessionGuard) -> None:
         self.hub = hub
-        self.user = user
+        self.guard = guard
         self.table: ui.column | None = None
         with ui.dialog() as self.create, ui.card().classes("w-full max-w-md"):
             ui.label("New user").classes("text-h6")
@@ -136,10 +136,10 @@ class UserAdmin:
                     ).props("flat").mark(f"reactivate-{view.email}")
 
     async def _do(self, command: Command) -> bool:
-        if not await still_logged_in(self.hub, self.user):
+        if not await self.guard.check():
             return False
         try:
-            await in_thread(self.hub.bus.handle, command, ui_context(self.user))
+            await in_thread(self.hub.bus.handle, command, ui_context(self.guard.user))
         except DomainError as exc:
             ui.notify(str(exc), type="negative")
             return False
