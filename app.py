@@ -73,6 +73,9 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         title="ItemHub",
         storage_secret=settings.storage_secret.get_secret_value(),
         session_middleware_kwargs={
+            "session_cookie": settings.session_cookie,
+            # The server ends a session after this anyway (session_valid).
+            "max_age": settings.session_max_hours * 3600,
             "https_only": settings.cookies_secure,
             "same_site": "lax",
         },

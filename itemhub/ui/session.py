@@ -3,27 +3,42 @@
 The session holds only the user id and the token version it was opened with;
 every page load and every action checks both against the users read model, so
 "log out everywhere", a password change or a deactivation ends it at once.
+It also holds when it was opened and last used: idle and absolute timeouts.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 from urllib.parse import quote
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import app, run, ui
+from nicegui import app, context, run, storage, ui
+from nicegui.persistence import PersistentDict
 
 from itemhub.commands import Channel, Context
+from itemhub.config import Settings
 from itemhub.projections import UserCredentials
 from itemhub.runtime import Hub
 
 SESSION_KEY = "session"
+LOGIN_TICKET_KEY = "login_ticket"
+# Long enough for the browser to follow the login's redirect, no longer.
+LOGIN_TICKET_SECONDS = 60.0
+# Stamping every check would write the session (to Redis) on every click.
+SEEN_RESOLUTION_SECONDS = 60.0
+
+# Seconds since the epoch; tests move it instead of sleeping.
+clock: Callable[[], float] = time.time
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,10 +71,101 @@ async def in_thread(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) ->
 
 def open_session(user: UserCredentials) -> None:
     """Remember a freshly authenticated user in this browser."""
+    now = clock()
     app.storage.user[SESSION_KEY] = {
         "user_id": str(user.id),
         "token_version": user.token_version,
+        "opened_at": now,
+        "seen_at": now,
     }
+
+
+def session_valid(session: Mapping[str, Any], settings: Settings, now: float) -> bool:
+    """Whether a session is within its idle and absolute timeouts at ``now``."""
+    try:
+        opened = float(session["opened_at"])
+        seen = float(session["seen_at"])
+    except (KeyError, ValueError, TypeError):
+        return False  # opened before sessions had timeouts
+    return (
+        now - seen < settings.session_idle_minutes * 60
+        and now - opened < settings.session_max_hours * 3600
+    )
+
+
+def _mark_seen(browser: PersistentDict, session: dict[str, Any], now: float) -> None:
+    """Stamp the session as used (once a minute at most), unless it ended meanwhile."""
+    if (
+        now - float(session["seen_at"]) >= SEEN_RESOLUTION_SECONDS
+        and browser.get(SESSION_KEY) == session
+    ):
+        browser[SESSION_KEY] = {**session, "seen_at": now}
+
+
+def _digest(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+def issue_login_ticket(user: UserCredentials, target: str) -> str:
+    """Hold a fresh login until this browser completes it over HTTP; the ticket.
+
+    A login runs over the socket, which cannot set a cookie; the browser then
+    opens ``/login/complete`` with the ticket, and that request gets the new
+    session id. Kept in this browser's storage, so only a request bearing both
+    this session's cookie and the ticket (which only this page saw) completes it.
+    """
+    ticket = secrets.token_urlsafe(32)
+    app.storage.user[LOGIN_TICKET_KEY] = {
+        "digest": _digest(ticket),
+        "user_id": str(user.id),
+        "token_version": user.token_version,
+        "next": target,
+        "expires_at": clock() + LOGIN_TICKET_SECONDS,
+    }
+    return ticket
+
+
+async def complete_login(hub: Hub, request: Request, ticket: str) -> str | None:
+    """Open the ticket's session under a new session id; where to go, or None."""
+    pending = app.storage.user.get(LOGIN_TICKET_KEY)
+    if not isinstance(pending, dict) or not hmac.compare_digest(
+        str(pending.get("digest")), _digest(ticket)
+    ):
+        return None
+    await _rotate_session_id(request)  # single use: the ticket goes with it
+    if float(pending["expires_at"]) < clock():
+        return None
+    user = await in_thread(
+        hub.auth.session_user,
+        UUID(pending["user_id"]),
+        int(pending["token_version"]),
+    )
+    if user is None:
+        return None  # deactivated or logged out everywhere meanwhile
+    open_session(user)
+    return safe_next(pending["next"])
+
+
+async def _rotate_session_id(request: Request) -> None:
+    """Empty this browser's storage and move it to a fresh, unguessable id.
+
+    A session id planted in the browser before login (session fixation) then
+    names an empty storage, never the logged-in session.
+    """
+    app.storage.user.clear()
+    request.session["id"] = str(uuid4())
+    # NiceGUI creates a browser's storage only for a request arriving with a
+    # new id; it has no public call for an id given mid-request.
+    await app.storage._create_user_storage(request.session["id"])
+
+
+def end_session(request: Request) -> None:
+    """Log this browser out: empty its storage and drop its session cookie.
+
+    The next request gets a fresh session id from NiceGUI's middleware.
+    """
+    app.storage.user.clear()
+    request.session.clear()
 
 
 def close_session() -> None:
@@ -80,9 +186,15 @@ async def session_user(hub: Hub) -> UserCredentials | None:
     except (KeyError, ValueError, TypeError):
         close_session()
         return None
+    now = clock()
+    if not session_valid(session, hub.settings, now):
+        close_session()
+        return None
     user = await in_thread(hub.auth.session_user, user_id, version)
     if user is None:
         close_session()
+    else:
+        _mark_seen(app.storage.user, session, now)
     return user
 
 
@@ -93,10 +205,27 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after login (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
+    """Only a path on this site is followed after login (no open redirects)."""
+    # Browsers drop tabs and newlines from a URL and read a backslash as a
+    # slash: "/<TAB>/evil.example" and "/<BACKSLASH>evil.example" both lead
+    # to "//evil.example", another host.
+    if (
+        target
+        and target.isprintable()
+        and "\\" not in target
+        and target.startswith("/")
+        and not target.startswith("//")
+    ):
+        return target
+    return "/"
+
+
+def page_storage() -> PersistentDict:
+    """The storage of the browser this page was loaded in, from any of its handlers."""
+    # NiceGUI points app.storage.user at the page's request only for element
+    # events a browser sends; a page's own request names its browser always.
+    storage.request_contextvar.set(context.client.request)
+    return app.storage.user
 
 
 def ui_context(user: UserCredentials) -> Context:
@@ -107,12 +236,21 @@ def ui_context(user: UserCredentials) -> Context:
 async def still_logged_in(hub: Hub, user: UserCredentials) -> bool:
     """Re-check before acting: an open tab of a revoked session cannot act.
 
-    Checked against the user and token version the page was loaded with (not
-    ``app.storage.user``, which belongs to HTTP requests, not to socket events).
+    Checked against the user and token version the page was loaded with, and
+    against this browser's session (the page request's, which NiceGUI sets for
+    socket events too): logged out, or timed out, the tab cannot act either.
     """
-    current = await in_thread(hub.auth.session_user, user.id, user.token_version)
-    if current is None:
+    browser = page_storage()
+    session = browser.get(SESSION_KEY)
+    now = clock()
+    if (
+        not isinstance(session, dict)
+        or session.get("user_id") != str(user.id)
+        or not session_valid(session, hub.settings, now)
+        or await in_thread(hub.auth.session_user, user.id, user.token_version) is None
+    ):
         ui.notify("Your session has ended; please log in again", type="warning")
         ui.navigate.to("/login")
         return False
+    _mark_seen(browser, session, now)
     return True

@@ -1,0 +1,247 @@
+"""UI sessions in NiceGUI's user simulation: login redirects, fixation, logout,
+timeouts, and who may travel back in time."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import itsdangerous
+import pytest
+from nicegui.testing import User
+
+from itemhub import runtime
+from itemhub.commands import CreateItem, RegisterUser
+from itemhub.ui import session
+from itemhub.ui.session import safe_next
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
+from tests.e2e.test_board_ui import _eventually
+from tests.e2e.ui_helpers import RETRIES, login, route_navigation
+
+ALICE = ("alice@example.com", "alice-password")
+# Where each of these sends a browser: off to evil.example, never to a path here.
+OFF_SITE = [
+    "/\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "//evil.example",
+    "///evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "\\\\evil.example",
+    "evil.example",
+]
+
+
+def session_id(client: httpx.AsyncClient) -> str:
+    """The NiceGUI session id in this browser's (signed) session cookie."""
+    secret = runtime.current().settings.storage_secret.get_secret_value()
+    signed = client.cookies["session"].encode()
+    payload = itsdangerous.TimestampSigner(secret).unsign(signed)
+    session_id: str = json.loads(base64.b64decode(payload))["id"]
+    return session_id
+
+
+async def _register_alice() -> None:
+    hub = runtime.current()
+    await asyncio.to_thread(
+        hub.bus.handle,
+        RegisterUser(email=ALICE[0], password=ALICE[1]),
+        admin_context(hub),
+    )
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_only_a_path_of_this_site_is_followed_after_login(target: str) -> None:
+    assert safe_next(target) == "/"
+
+
+@pytest.mark.parametrize("target", ["/", "/items/1/history?version=2", "/audit?q=a b"])
+def test_a_path_of_this_site_is_kept_for_after_login(target: str) -> None:
+    assert safe_next(target) == target
+
+
+@pytest.mark.parametrize("next_", ["/%5Cevil.example", "/%09/evil.example"])
+async def test_logging_in_with_an_off_site_next_lands_on_the_board(
+    app_env: Path, user: User, next_: str
+) -> None:
+    del app_env
+    await user.open(f"/login?next={next_}")
+    user.find(marker="email").type(ADMIN_EMAIL)
+    user.find(marker="password").type(ADMIN_PASSWORD)
+    user.find(marker="login").click()
+    await user.should_see(marker="current-user", retries=RETRIES)
+    assert user.client is not None
+    assert user.client.request.url.path == "/"
+
+
+async def test_login_gives_the_browser_a_new_session_id(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    await user.open("/login")
+    before = session_id(user.http_client)
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert session_id(user.http_client) != before
+
+
+async def test_a_session_cookie_planted_before_login_stays_logged_out(
+    app_env: Path, create_user: Callable[[], User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del app_env
+    attacker, victim = create_user(), create_user()
+    route_navigation(monkeypatch, attacker, victim)
+    await attacker.open("/login")
+    planted = attacker.http_client.cookies["session"]
+    # An attacker on a sibling subdomain or the network can set this cookie.
+    victim.http_client.cookies.set("session", planted, domain="test.local")
+    await login(victim, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await attacker.open("/")
+    await attacker.should_see("Log in to ItemHub")
+    await attacker.should_not_see(marker="current-user")
+    # The victim's own browser is logged in, under another id.
+    await victim.open("/")
+    await victim.should_see(marker="current-user")
+    assert victim.http_client.cookies["session"] != planted
+
+
+async def test_a_forged_login_ticket_logs_nobody_in(app_env: Path, user: User) -> None:
+    del app_env
+    await user.open("/login")
+    response = await user.http_client.get("/login/complete?ticket=forged")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?incomplete=true"
+    await user.open("/login?incomplete=true")
+    await user.should_see(marker="login-incomplete")
+    await user.open("/")
+    await user.should_see("Log in to ItemHub")
+
+
+async def test_logout_is_a_post_from_our_own_pages_only(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    # A link or an image elsewhere could send this GET: it changes nothing.
+    response = await user.http_client.get("/logout")
+    assert response.status_code == 405
+    forged = await user.http_client.post(
+        "/logout", headers={"Origin": "https://evil.example"}
+    )
+    assert forged.status_code == 403
+    assert "<h1>403 — Forbidden</h1>" in forged.text
+    await user.open("/")
+    await user.should_see(marker="current-user")
+    # The logout button posts the frame's form, from our own origin.
+    form = next(iter(user.find(marker="logout").elements)).parent_slot
+    assert form is not None
+    assert form.parent.tag == "form"
+    assert form.parent.props == {"method": "post", "action": "/logout"}
+    before = session_id(user.http_client)
+    response = await user.http_client.post("/logout", headers={"Origin": "http://test"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    await user.open("/")
+    await user.should_see("Log in to ItemHub")
+    assert session_id(user.http_client) != before
+
+
+async def test_an_idle_session_ends(
+    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del app_env
+    now = [1_000_000.0]
+    monkeypatch.setattr(session, "clock", lambda: now[0])
+    idle = runtime.current().settings.session_idle_minutes * 60
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    now[0] += idle - 10
+    await user.open("/")  # activity: the idle time starts over
+    await user.should_see(marker="current-user")
+    now[0] += idle - 10
+    await user.open("/")
+    await user.should_see(marker="current-user")
+    now[0] += idle
+    await user.open("/")
+    await user.should_see("Log in to ItemHub")
+
+
+async def test_an_open_tab_acts_while_in_use_and_not_once_idled_out(
+    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del app_env
+    now = [1_000_000.0]
+    monkeypatch.setattr(session, "clock", lambda: now[0])
+    idle = runtime.current().settings.session_idle_minutes * 60
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    hub = runtime.current()
+
+    def add(title: str) -> None:
+        user.find(marker="add-Todo").type(title).trigger("keydown.enter")
+
+    def titles() -> list[str]:
+        return [c.title for c in hub.read.board()["Todo"]]
+
+    now[0] += idle - 10
+    add("in time")  # an action in an open tab counts as activity
+    await _eventually(lambda: titles() == ["in time"])
+    now[0] += idle - 10
+    add("still in time")
+    await _eventually(lambda: titles() == ["in time", "still in time"])
+    now[0] += idle
+    head = hub.head()
+    add("too late")
+    await user.should_see("Your session has ended", retries=RETRIES)
+    assert hub.head() == head
+    await user.should_see("Log in to ItemHub", retries=RETRIES)
+
+
+@pytest.fixture
+def one_hour_sessions(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions idle out after 40 minutes and end an hour after login."""
+    del app_env
+    monkeypatch.setenv("ITEMHUB_SESSION_IDLE_MINUTES", "40")
+    monkeypatch.setenv("ITEMHUB_SESSION_MAX_HOURS", "1")
+
+
+async def test_an_active_session_ends_at_its_maximum_age(
+    one_hour_sessions: None, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del one_hour_sessions
+    now = [1_000_000.0]
+    monkeypatch.setattr(session, "clock", lambda: now[0])
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    for minutes in (30, 29):  # 59 minutes after login, never idle for long
+        now[0] += minutes * 60
+        await user.open("/")
+        await user.should_see(marker="current-user")
+    now[0] += 2 * 60
+    await user.open("/")
+    await user.should_see("Log in to ItemHub")
+
+
+async def test_only_superusers_may_travel_back_in_time(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    await asyncio.to_thread(
+        hub.bus.handle, CreateItem(title="past", column="Todo"), admin_context(hub)
+    )
+    await _register_alice()
+    await login(user, *ALICE)
+    await user.should_not_see("Time travel")
+    for path in ("/timetravel", "/timetravel?position=1"):
+        response = await user.http_client.get(path)
+        assert response.status_code == 403, path
+        assert "Only superusers may" in response.text
+        assert "past" not in response.text
+    await user.http_client.post("/logout", headers={"Origin": "http://test"})
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await user.should_see("Time travel")
+    await user.open("/timetravel")
+    await user.should_see("past", retries=RETRIES)
