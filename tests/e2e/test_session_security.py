@@ -35,6 +35,8 @@ OFF_SITE = [
     "\\\\evil.example",
     "evil.example",
 ]
+IDLE = 20 * 60  # seconds, see short_sessions
+MAX_AGE = 3600
 
 
 def session_id(client: httpx.AsyncClient) -> str:
@@ -53,6 +55,20 @@ async def _register_alice() -> None:
         RegisterUser(email=ALICE[0], password=ALICE[1]),
         admin_context(hub),
     )
+
+
+@pytest.fixture
+def short_sessions(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions idle out after 20 minutes and end an hour after login."""
+    del app_env
+    monkeypatch.setenv("ITEMHUB_SESSION_IDLE_MINUTES", str(IDLE // 60))
+    monkeypatch.setenv("ITEMHUB_SESSION_MAX_HOURS", str(MAX_AGE // 3600))
+
+
+def _freeze_clock(monkeypatch: pytest.MonkeyPatch, now: list[float]) -> None:
+    """Sessions see ``now[0]`` as the time; a test moves it instead of sleeping."""
+    # raising=False: on code without timeouts the test then fails on behaviour.
+    monkeypatch.setattr(session, "clock", lambda: now[0], raising=False)
 
 
 @pytest.mark.parametrize("target", OFF_SITE)
@@ -151,33 +167,30 @@ async def test_logout_is_a_post_from_our_own_pages_only(
 
 
 async def test_an_idle_session_ends(
-    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
+    short_sessions: None, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    del app_env
+    del short_sessions
     now = [1_000_000.0]
-    monkeypatch.setattr(session, "clock", lambda: now[0])
-    idle = runtime.current().settings.session_idle_minutes * 60
+    _freeze_clock(monkeypatch, now)
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
-    now[0] += idle - 10
+    now[0] += IDLE - 10
     await user.open("/")  # activity: the idle time starts over
     await user.should_see(marker="current-user")
-    now[0] += idle - 10
+    now[0] += IDLE - 10
     await user.open("/")
     await user.should_see(marker="current-user")
-    now[0] += idle
+    now[0] += IDLE
     await user.open("/")
     await user.should_see("Log in to ItemHub")
 
 
 async def test_an_open_tab_acts_while_in_use_and_not_once_idled_out(
-    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
+    short_sessions: None, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    del app_env
+    del short_sessions
     now = [1_000_000.0]
-    monkeypatch.setattr(session, "clock", lambda: now[0])
-    idle = runtime.current().settings.session_idle_minutes * 60
+    _freeze_clock(monkeypatch, now)
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
-
     hub = runtime.current()
 
     def add(title: str) -> None:
@@ -186,13 +199,13 @@ async def test_an_open_tab_acts_while_in_use_and_not_once_idled_out(
     def titles() -> list[str]:
         return [c.title for c in hub.read.board()["Todo"]]
 
-    now[0] += idle - 10
+    now[0] += IDLE - 10
     add("in time")  # an action in an open tab counts as activity
     await _eventually(lambda: titles() == ["in time"])
-    now[0] += idle - 10
+    now[0] += IDLE - 10
     add("still in time")
     await _eventually(lambda: titles() == ["in time", "still in time"])
-    now[0] += idle
+    now[0] += IDLE
     head = hub.head()
     add("too late")
     await user.should_see("Your session has ended", retries=RETRIES)
@@ -200,22 +213,14 @@ async def test_an_open_tab_acts_while_in_use_and_not_once_idled_out(
     await user.should_see("Log in to ItemHub", retries=RETRIES)
 
 
-@pytest.fixture
-def one_hour_sessions(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sessions idle out after 40 minutes and end an hour after login."""
-    del app_env
-    monkeypatch.setenv("ITEMHUB_SESSION_IDLE_MINUTES", "40")
-    monkeypatch.setenv("ITEMHUB_SESSION_MAX_HOURS", "1")
-
-
 async def test_an_active_session_ends_at_its_maximum_age(
-    one_hour_sessions: None, user: User, monkeypatch: pytest.MonkeyPatch
+    short_sessions: None, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    del one_hour_sessions
+    del short_sessions
     now = [1_000_000.0]
-    monkeypatch.setattr(session, "clock", lambda: now[0])
+    _freeze_clock(monkeypatch, now)
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
-    for minutes in (30, 29):  # 59 minutes after login, never idle for long
+    for minutes in (15, 15, 15, 14):  # 59 minutes after login, never idle long
         now[0] += minutes * 60
         await user.open("/")
         await user.should_see(marker="current-user")
