@@ -4,13 +4,10 @@ timeouts, and who may travel back in time."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import itsdangerous
 import pytest
 from nicegui.testing import User
 
@@ -20,7 +17,12 @@ from itemhub.ui import session
 from itemhub.ui.session import safe_next
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
 from tests.e2e.test_board_ui import _eventually
-from tests.e2e.ui_helpers import RETRIES, login, route_navigation
+from tests.e2e.ui_helpers import (
+    RETRIES,
+    cookie_session_id,
+    login,
+    route_navigation,
+)
 
 ALICE = ("alice@example.com", "alice-password")
 # Where each of these sends a browser: off to evil.example, never to a path here.
@@ -40,12 +42,9 @@ MAX_AGE = 3600
 
 
 def session_id(client: httpx.AsyncClient) -> str:
-    """The NiceGUI session id in this browser's (signed) session cookie."""
+    """The NiceGUI session id in this browser's session cookie."""
     secret = runtime.current().settings.storage_secret.get_secret_value()
-    signed = client.cookies["session"].encode()
-    payload = itsdangerous.TimestampSigner(secret).unsign(signed)
-    session_id: str = json.loads(base64.b64decode(payload))["id"]
-    return session_id
+    return cookie_session_id(client.cookies["session"], secret)
 
 
 async def _register_alice() -> None:
