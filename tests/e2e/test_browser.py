@@ -271,7 +271,9 @@ async def test_a_login_with_an_off_site_next_stays_on_the_site(
     await _submit_login(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     assert page.url == f"{server.url}/"
     await _ready(page)
-    await expect(page.get_by_text("Administrator")).to_be_visible()
+    await expect(
+        page.get_by_role("banner").get_by_text("Administrator")
+    ).to_be_visible()
 
 
 async def test_a_session_cookie_planted_before_login_stays_logged_out(
@@ -295,7 +297,9 @@ async def test_a_session_cookie_planted_before_login_stays_logged_out(
     await page.goto(f"{server.url}/login")
     await _submit_login(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     await _ready(page)
-    await expect(page.get_by_text("Administrator")).to_be_visible()
+    await expect(
+        page.get_by_role("banner").get_by_text("Administrator")
+    ).to_be_visible()
 
     after = _session_cookie(await context.cookies())
     assert cookie_session_id(after, DEFAULT_SECRET) != cookie_session_id(
@@ -321,7 +325,9 @@ async def test_the_logout_button_logs_out_and_a_logout_link_does_not(
     assert response is not None and response.status == 405
     await page.goto(f"{server.url}/")
     await _ready(page)
-    await expect(page.get_by_text("Administrator")).to_be_visible()
+    await expect(
+        page.get_by_role("banner").get_by_text("Administrator")
+    ).to_be_visible()
     before = _session_cookie(await page.context.cookies())
 
     await page.get_by_title("Log out").click()
