@@ -338,3 +338,32 @@ async def test_the_logout_button_logs_out_and_a_logout_link_does_not(
     assert cookie_session_id(after, DEFAULT_SECRET) != cookie_session_id(
         before, DEFAULT_SECRET
     )
+
+
+async def test_a_secure_session_cookie_is_a_host_only_cookie_that_logs_in(
+    tmp_path: Path, browser: Browser
+) -> None:
+    # What prod sets (Chromium takes Secure cookies from http://127.0.0.1).
+    secure = Server(
+        tmp_path,
+        ITEMHUB_FIRST_SUPERUSER_EMAIL=ADMIN_EMAIL,
+        ITEMHUB_FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
+        ITEMHUB_SECURE_COOKIES="true",
+    )
+    try:
+        secure.wait_healthy()
+        page = await _log_in(browser, secure, ADMIN_EMAIL, ADMIN_PASSWORD)
+        await expect(
+            page.get_by_role("banner").get_by_text("Administrator")
+        ).to_be_visible()
+        (cookie,) = await page.context.cookies()
+        assert cookie["name"] == "__Host-session"
+        assert (cookie["secure"], cookie["path"], cookie["domain"]) == (
+            True,
+            "/",
+            "127.0.0.1",
+        )
+        await page.get_by_title("Log out").click()
+        await page.wait_for_url(f"{secure.url}/login")
+    finally:
+        secure.stop()
