@@ -144,11 +144,16 @@ async def test_logout_is_a_post_from_our_own_pages_only(
     # A link or an image elsewhere could send this GET: it changes nothing.
     response = await user.http_client.get("/logout")
     assert response.status_code == 405
-    forged = await user.http_client.post(
-        "/logout", headers={"Origin": "https://evil.example"}
-    )
-    assert forged.status_code == 403
-    assert "<h1>403 — Forbidden</h1>" in forged.text
+    # A form on another site (or a sandboxed one, or no browser at all).
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "null"},
+        {},
+    ):
+        forged = await user.http_client.post("/logout", headers=headers)
+        assert forged.status_code == 403, headers
+        assert "<h1>403 — Forbidden</h1>" in forged.text
     await user.open("/")
     await user.should_see(marker="current-user")
     # The logout button posts the frame's form, from our own origin.

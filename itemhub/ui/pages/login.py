@@ -35,9 +35,15 @@ log = logging.getLogger(__name__)
 def from_own_page(request: Request) -> bool:
     """Whether a form post comes from one of this site's pages (CSRF check)."""
     # Browsers send Origin with every POST (Referer as a fallback for old ones);
-    # another site's page cannot forge either.
+    # another site's page cannot forge either. Hosts only: a proxy may pass on
+    # Host without the port the browser used (nginx's "Host $host").
     source = request.headers.get("origin") or request.headers.get("referer")
-    return source is not None and urlsplit(source).netloc == request.headers.get("host")
+    host = request.headers.get("host")
+    return (
+        source is not None
+        and host is not None
+        and urlsplit(source).hostname == urlsplit(f"//{host}").hostname
+    )
 
 
 def register(hub: Hub) -> None:
