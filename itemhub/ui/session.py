@@ -115,7 +115,7 @@ def issue_login_ticket(user: UserCredentials, target: str) -> str:
     this session's cookie and the ticket (which only this page saw) completes it.
     """
     ticket = secrets.token_urlsafe(32)
-    app.storage.user[LOGIN_TICKET_KEY] = {
+    page_storage()[LOGIN_TICKET_KEY] = {
         "digest": _digest(ticket),
         "user_id": str(user.id),
         "token_version": user.token_version,
