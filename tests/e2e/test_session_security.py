@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from nicegui.testing import User
+from nicegui.testing.user_navigate import UserNavigate
 
 from itemhub import runtime
 from itemhub.commands import CreateItem, RegisterUser
@@ -132,6 +133,31 @@ async def test_a_forged_login_ticket_logs_nobody_in(app_env: Path, user: User) -
     assert response.headers["location"] == "/login?incomplete=true"
     await user.open("/login?incomplete=true")
     await user.should_see(marker="login-incomplete")
+    await user.open("/")
+    await user.should_see("Log in to ItemHub")
+
+
+async def test_a_login_ticket_expires_after_a_minute(
+    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del app_env
+    now = [1_000_000.0]
+    _freeze_clock(monkeypatch, now)
+    # The browser is slow to follow the login's redirect: hold it.
+    held: list[str] = []
+    monkeypatch.setattr(
+        UserNavigate, "to", lambda _self, target, _new_tab=False: held.append(target)
+    )
+    await user.open("/login")
+    user.find(marker="email").type(ADMIN_EMAIL)
+    user.find(marker="password").type(ADMIN_PASSWORD)
+    user.find(marker="login").click()
+    await _eventually(lambda: bool(held))
+    (link,) = held
+    assert link.startswith("/login/complete?ticket=")
+    now[0] += 61
+    response = await user.http_client.get(link)
+    assert response.headers["location"] == "/login?incomplete=true"
     await user.open("/")
     await user.should_see("Log in to ItemHub")
 
