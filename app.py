@@ -75,6 +75,9 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         # The hub's settings: in dev it resolved the generated secret.
         storage_secret=secret_value(hub.settings.storage_secret),
         session_middleware_kwargs={
+            "session_cookie": settings.session_cookie,
+            # The server ends a session after this anyway (session_valid).
+            "max_age": settings.session_max_hours * 3600,
             "https_only": settings.cookies_secure,
             "same_site": "lax",
         },

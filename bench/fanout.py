@@ -745,10 +745,15 @@ async def ui_login(http: aiohttp.ClientSession, base: str) -> None:
             path = await asyncio.wait_for(tab.opened.get(), timeout=30)
         except TimeoutError:
             raise RuntimeError(f"login did not navigate; notes: {tab.notes}") from None
-        if path != "/":
+        if not path.startswith("/login/complete?"):
             raise RuntimeError(f"login navigated to {path!r}; notes: {tab.notes}")
     finally:
         await tab.close()
+    # What the browser does next: the login completes over HTTP, which gives
+    # the cookie jar the new session id.
+    async with http.get(base + path, allow_redirects=False) as completed:
+        if completed.headers.get("Location") != "/":
+            raise RuntimeError(f"login did not complete: {completed.status}")
 
 
 # --- probes ------------------------------------------------------------------------

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     ready_max_lag: int = Field(default=1000, ge=0)
     # Mark the UI session cookie Secure (https only); default: on in prod.
     secure_cookies: bool | None = None
+    # A UI session ends after this long without a request or action...
+    session_idle_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+    # ...and this long after login, however active it is.
+    session_max_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)
     # Seconds between heartbeat comments on an idle /events/stream.
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     # Failed logins allowed per username and per client IP (a `limits` string).
@@ -191,6 +195,11 @@ class Settings(BaseSettings):
         bound = f"[{self.host}]" if ":" in self.host else self.host
         everywhere = self.host in {"0.0.0.0", "::"}
         return [*LOOPBACK_HOSTS, *([] if everywhere else [bound]), *self.allowed_hosts]
+
+    @property
+    def session_cookie(self) -> str:
+        """The UI session cookie's name: ``__Host-`` locks a Secure one to this host."""
+        return "__Host-session" if self.cookies_secure else "session"
 
     @property
     def database(self) -> DatabaseTarget:

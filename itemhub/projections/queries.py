@@ -241,11 +241,27 @@ class ReadModels:
     def activity_since(
         self, after: int, *, owner_id: UUID | None = None, limit: int = 500
     ) -> list[ActivityEntry]:
-        """Oldest-first entries after a position (``owner_id``: their items only)."""
+        """Oldest-first entries after a position (``owner_id``: their items only).
+
+        An owner's items are those they own now (or owned when deleted): the
+        past of an item given to someone else is for superusers only.
+        """
         t = self.tables.activity
         query = select(t).where(t.c.position > after)
         if owner_id is not None:
-            query = query.where(t.c.owner_id == owner_id, t.c.target_type == "item")
+            newer = t.alias("newer")
+            owner_now = (
+                select(newer.c.owner_id)
+                .where(newer.c.target_id == t.c.target_id)
+                .order_by(newer.c.position.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            query = query.where(
+                t.c.owner_id == owner_id,
+                t.c.target_type == "item",
+                owner_now == owner_id,
+            )
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(t.c.position).limit(limit)).mappings()
             return [ActivityEntry(**r) for r in rows]

@@ -13,9 +13,10 @@ from itemhub.projections import UserView
 def _links(user: UserView | None) -> list[tuple[str, str]]:
     if user is None:
         return []
-    links = [("Board", "/"), ("Time travel", "/timetravel")]
+    links = [("Board", "/")]
     if user.is_superuser:
         links += [
+            ("Time travel", "/timetravel"),
             ("Audit", "/audit"),
             ("Replay", "/replay"),
             ("Users", "/users"),
@@ -44,10 +45,10 @@ def frame(title: str, user: UserView | None = None) -> Iterator[None]:
             toggle.props("flat round color=white")
             toggle.props["title"] = "Toggle dark mode"
             if user is not None:
-                logout = ui.button(
-                    icon="logout", on_click=lambda: ui.navigate.to("/logout")
-                )
-                logout.props("flat round color=white").mark("logout")
-                logout.props["title"] = "Log out"
+                # A plain form post: logging out changes state, so never a GET.
+                with ui.element("form").props('method="post" action="/logout"'):
+                    logout = ui.button(icon="logout")
+                    logout.props('type="submit" flat round color=white').mark("logout")
+                    logout.props["title"] = "Log out"
     with ui.column().classes("w-full p-3 gap-3"):
         yield

@@ -812,3 +812,32 @@ async def test_security_log_records_logins_throttling_denials_and_logouts(
         assert secret not in response.text
         assert secret not in stored
         assert secret not in trail.text
+
+
+async def test_a_former_owner_sees_nothing_of_an_item_reassigned_away(
+    client: httpx.AsyncClient, admin: Account, alice: Account, bob: Account
+) -> None:
+    item = await create_item(client, alice, "Alice's secret")
+    await send(client, alice, "PATCH", f"/items/{item['id']}", {"title": "Renamed"})
+    moment = (
+        await ok(await client.get(f"{API}/items/{item['id']}", headers=alice.auth))
+    )["updated_at"]
+    await send(
+        client, admin, "PATCH", f"/items/{item['id']}", {"owner_id": str(bob.id)}
+    )
+    # Neither the item's past nor the board's past: time travel is for superusers.
+    for path, params in (
+        (f"/items/{item['id']}/history", {}),
+        (f"/items/{item['id']}", {"version": "1"}),
+        (f"/items/{item['id']}", {"at": moment}),
+    ):
+        denied = await client.get(f"{API}{path}", params=params, headers=alice.auth)
+        assert denied.status_code == 404, (path, params, denied.text)
+    for params in ({"position": "1"}, {"at": moment}):
+        denied = await client.get(f"{AUDIT}/board", params=params, headers=alice.auth)
+        assert denied.status_code == 403, (params, denied.text)
+    # The new owner sees the item's history, the one before it was theirs too.
+    history = await ok(
+        await client.get(f"{API}/items/{item['id']}/history", headers=bob.auth)
+    )
+    assert [v["title"] for v in history["data"]][:2] == ["Alice's secret", "Renamed"]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Cookie, Page, async_playwright, expect
 
+from itemhub.config import DEFAULT_SECRET
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.server import Server
+from tests.e2e.ui_helpers import cookie_session_id
 
 pytestmark = pytest.mark.browser
 
@@ -436,3 +439,133 @@ async def test_a_demoted_superusers_open_audit_tab_stops_within_two_seconds(
     await page.wait_for_url("**/login**", timeout=2000)
     await _ready(page)
     assert not any("Quarterly secret plan" in frame for frame in received)
+
+
+# --- sessions: where a login leads, fixation, logout ----------------------------
+
+
+async def _submit_login(page: Page, email: str, password: str) -> None:
+    await _ready(page)
+    await page.get_by_test_id("email").fill(email)
+    await page.get_by_test_id("password").fill(password)
+    await page.get_by_test_id("password").press("Enter")
+    await page.wait_for_url(lambda url: "/login" not in url)
+
+
+def _session_cookie(cookies: list[Cookie]) -> str:
+    (value,) = [c["value"] for c in cookies if c["name"] == "session"]
+    return value
+
+
+@pytest.mark.parametrize("next_", ["/%5Cevil.example", "/%09/evil.example"])
+async def test_a_login_with_an_off_site_next_stays_on_the_site(
+    server: Server, browser: Browser, next_: str
+) -> None:
+    context = await browser.new_context()
+    # Only loopback answers here; whatever Chromium would fetch from the other
+    # site is served by this route instead, so the test sees where it went.
+    await context.route(
+        re.compile(r"^https?://evil\.example"),
+        lambda route: route.fulfill(body="<h1>evil</h1>", content_type="text/html"),
+    )
+    page = await context.new_page()
+    await page.goto(f"{server.url}/login?next={next_}")
+    await _submit_login(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert page.url == f"{server.url}/"
+    await _ready(page)
+    await expect(
+        page.get_by_role("banner").get_by_text("Administrator")
+    ).to_be_visible()
+
+
+async def test_a_session_cookie_planted_before_login_stays_logged_out(
+    server: Server, browser: Browser
+) -> None:
+    # The attacker gets a session cookie of their own and plants it in the
+    # victim's browser (a sibling subdomain or the network can set cookies).
+    attacker = httpx.Client(base_url=server.url, timeout=10)
+    attacker.get("/login").raise_for_status()
+    planted = attacker.cookies["session"]
+    context = await browser.new_context()
+    await context.add_cookies(
+        [{"name": "session", "value": planted, "url": server.url}]
+    )
+    page = await context.new_page()
+    completions: list[str] = []
+    page.on(
+        "request",
+        lambda r: completions.append(r.url) if "/login/complete" in r.url else None,
+    )
+    await page.goto(f"{server.url}/login")
+    await _submit_login(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await _ready(page)
+    await expect(
+        page.get_by_role("banner").get_by_text("Administrator")
+    ).to_be_visible()
+
+    after = _session_cookie(await context.cookies())
+    assert cookie_session_id(after, DEFAULT_SECRET) != cookie_session_id(
+        planted, DEFAULT_SECRET
+    )
+    board = attacker.get("/", follow_redirects=False)
+    assert board.status_code == 303
+    assert board.headers["location"].startswith("/login")
+    # Nor does the victim's login link, replayed with the planted cookie.
+    (link,) = completions
+    replayed = attacker.get(link, follow_redirects=False)
+    assert replayed.headers["location"] == "/login?incomplete=true"
+    assert attacker.get("/", follow_redirects=False).status_code == 303
+    attacker.close()
+
+
+async def test_the_logout_button_logs_out_and_a_logout_link_does_not(
+    server: Server, browser: Browser
+) -> None:
+    page = await _log_in(browser, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    # What a link or an image on any page would do: nothing.
+    response = await page.goto(f"{server.url}/logout")
+    assert response is not None and response.status == 405
+    await page.goto(f"{server.url}/")
+    await _ready(page)
+    await expect(
+        page.get_by_role("banner").get_by_text("Administrator")
+    ).to_be_visible()
+    before = _session_cookie(await page.context.cookies())
+
+    await page.get_by_title("Log out").click()
+    await page.wait_for_url(f"{server.url}/login")
+    await page.goto(f"{server.url}/")
+    await page.wait_for_url("**/login?next=*")
+    after = _session_cookie(await page.context.cookies())
+    assert cookie_session_id(after, DEFAULT_SECRET) != cookie_session_id(
+        before, DEFAULT_SECRET
+    )
+
+
+async def test_a_secure_session_cookie_is_a_host_only_cookie_that_logs_in(
+    tmp_path: Path, browser: Browser
+) -> None:
+    # What prod sets (Chromium takes Secure cookies from http://127.0.0.1).
+    secure = Server(
+        tmp_path,
+        ITEMHUB_FIRST_SUPERUSER_EMAIL=ADMIN_EMAIL,
+        ITEMHUB_FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
+        ITEMHUB_SECURE_COOKIES="true",
+    )
+    try:
+        secure.wait_healthy()
+        page = await _log_in(browser, secure, ADMIN_EMAIL, ADMIN_PASSWORD)
+        await expect(
+            page.get_by_role("banner").get_by_text("Administrator")
+        ).to_be_visible()
+        (cookie,) = await page.context.cookies()
+        assert cookie["name"] == "__Host-session"
+        assert (cookie["secure"], cookie["path"], cookie["domain"]) == (
+            True,
+            "/",
+            "127.0.0.1",
+        )
+        await page.get_by_title("Log out").click()
+        await page.wait_for_url(f"{secure.url}/login")
+    finally:
+        secure.stop()

@@ -206,6 +206,38 @@ def test_a_superuser_sees_every_event_and_standard_users_need_a_token(
     assert anonymous.headers["www-authenticate"] == "Bearer"
 
 
+def test_a_resumed_stream_shows_nothing_of_an_item_given_away(
+    server: Server, stream_of: OpenStream
+) -> None:
+    admin = _token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    _post(
+        server,
+        admin,
+        "/users",
+        {"email": "carol@example.com", "password": "carol-password"},
+    )
+    dave_id = _post(
+        server, admin, "/users", {"email": "dave@example.com", "password": "dave-pw1"}
+    )
+    carol = _token(server, "carol@example.com", "carol-password")
+    given = _post(server, carol, "/items", {"title": "secret plan", "column": "Todo"})
+    response = httpx.patch(
+        f"{server.url}{API}/items/{given}",
+        json={"owner_id": dave_id},
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    kept = _post(server, carol, "/items", {"title": "her own", "column": "Todo"})
+
+    # Carol once owned "secret plan": its past is not hers to replay.
+    replay: Stream = stream_of(carol, 0)
+    (only,) = replay.next_events(1)
+    assert json.loads(only["data"])["target_id"] == kept
+    assert replay.comments.get(timeout=5) == ": heartbeat"
+    assert replay.events.empty()
+
+
 def _new_user(server: Server, admin: str, name: str) -> str:
     """Register a standard user with a unique e-mail; their token."""
     email = f"{name}-{uuid4().hex[:8]}@example.com"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import itsdangerous
 import pytest
 from nicegui import context
 from nicegui.testing import User
@@ -34,6 +37,13 @@ def route_navigation(monkeypatch: pytest.MonkeyPatch, *users: User) -> None:
         original(owner.navigate, target, new_tab)
 
     monkeypatch.setattr(UserNavigate, "to", to)
+
+
+def cookie_session_id(cookie: str, storage_secret: str) -> str:
+    """The NiceGUI session id inside a (signed) session cookie's value."""
+    payload = itsdangerous.TimestampSigner(storage_secret).unsign(cookie.encode())
+    session_id: str = json.loads(base64.b64decode(payload))["id"]
+    return session_id
 
 
 async def login(user: User, email: str, password: str) -> None:

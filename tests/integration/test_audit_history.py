@@ -832,3 +832,30 @@ def test_a_worker_paused_across_a_rebuild_reloads_instead_of_failing(
     assert hub.read_side.states() == dict.fromkeys(projection_names(), "running")
     for name in names:
         assert differences(hub.app, hub.store, name) == (during.position, []), name
+
+
+def test_an_owners_activity_leaves_out_items_given_away_and_keeps_deleted_ones(
+    hub: Hub,
+) -> None:
+    admin = admin_context(hub)
+    ann, ben = register(hub), register(hub)
+
+    def create(title: str) -> UUID:
+        return hub.bus.handle(CreateItem(title=title, column="Todo"), ann).aggregate_id
+
+    given, deleted, kept = create("given"), create("deleted"), create("kept")
+    hub.bus.handle(EditItem(item_id=given, title="given, edited"), ann)
+    hub.bus.handle(ReassignItem(item_id=given, owner_id=ben.actor_id), admin)
+    hub.bus.handle(DeleteItem(item_id=deleted), ann)
+    hub.catch_up()
+
+    anns = hub.read.activity_since(0, owner_id=ann.actor_id)
+    assert [(e.target_id, e.action) for e in anns] == [
+        (deleted, "item.created"),
+        (kept, "item.created"),
+        (deleted, "item.deleted"),
+    ]
+    bens = hub.read.activity_since(0, owner_id=ben.actor_id)
+    assert [(e.target_id, e.action) for e in bens] == [(given, "item.owner_reassigned")]
+    everything = hub.read.activity_since(0)
+    assert sum(e.target_id == given for e in everything) == 3

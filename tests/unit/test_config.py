@@ -195,6 +195,34 @@ def test_no_proxy_is_trusted_unless_named_by_address_or_network(
         assert str(excinfo.value).startswith("ITEMHUB_FORWARDED_ALLOW_IPS: ")
 
 
+def test_ui_sessions_idle_out_after_2_hours_and_end_after_7_days(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load()
+    assert (settings.session_idle_minutes, settings.session_max_hours) == (120, 168)
+    monkeypatch.setenv("ITEMHUB_SESSION_IDLE_MINUTES", "15")
+    monkeypatch.setenv("ITEMHUB_SESSION_MAX_HOURS", "12")
+    assert (load().session_idle_minutes, load().session_max_hours) == (15, 12)
+    monkeypatch.setenv("ITEMHUB_SESSION_IDLE_MINUTES", "0")
+
+    with pytest.raises(ConfigError) as excinfo:
+        load()
+
+    assert str(excinfo.value).startswith("ITEMHUB_SESSION_IDLE_MINUTES: ")
+
+
+def test_a_secure_session_cookie_is_a_host_only_cookie() -> None:
+    assert load().session_cookie == "session"
+    prod = load(env="prod", secret_key=STRONG, storage_secret=STRONG)
+    assert (prod.cookies_secure, prod.session_cookie) == (True, "__Host-session")
+    assert load(secure_cookies=True).session_cookie == "__Host-session"
+    # A __Host- cookie without Secure is refused by browsers: no login at all.
+    insecure = load(
+        env="prod", secret_key=STRONG, storage_secret=STRONG, secure_cookies=False
+    )
+    assert insecure.session_cookie == "session"
+
+
 # --- secrets in prod ----------------------------------------------------------
 
 

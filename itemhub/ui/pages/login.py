@@ -1,13 +1,14 @@
-"""/login and /logout."""
+"""/login, its completion over HTTP, and /logout."""
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
-from nicegui import ui
+from fastapi.responses import RedirectResponse, Response
+from nicegui import app, ui
 
 from itemhub.auth import (
     REDIS_UNAVAILABLE,
@@ -17,11 +18,13 @@ from itemhub.auth import (
 )
 from itemhub.projections.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import Hub
+from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.session import (
-    close_session,
+    complete_login,
+    end_session,
     in_thread,
-    open_session,
+    issue_login_ticket,
     safe_next,
     session_user,
 )
@@ -29,11 +32,27 @@ from itemhub.ui.session import (
 log = logging.getLogger(__name__)
 
 
+def from_own_page(request: Request) -> bool:
+    """Whether a form post comes from one of this site's pages (CSRF check)."""
+    # Browsers send Origin with every POST (Referer as a fallback for old ones);
+    # another site's page cannot forge either. Hosts only: a proxy may pass on
+    # Host without the port the browser used (nginx's "Host $host").
+    source = request.headers.get("origin") or request.headers.get("referer")
+    host = request.headers.get("host")
+    return (
+        source is not None
+        and host is not None
+        and urlsplit(source).hostname == urlsplit(f"//{host}").hostname
+    )
+
+
 def register(hub: Hub) -> None:
     """Declare the login and logout pages."""
 
     @ui.page("/login")
-    async def login_page(request: Request, next: str = "/") -> RedirectResponse | None:
+    async def login_page(
+        request: Request, next: str = "/", incomplete: bool = False
+    ) -> RedirectResponse | None:
         target = safe_next(next)
         if await session_user(hub) is not None:
             return RedirectResponse(target, status_code=303)
@@ -85,12 +104,17 @@ def register(hub: Hub) -> None:
                 )
                 return
             await in_thread(record, "login_succeeded", email_value, "", user.id)
-            open_session(user)
-            ui.navigate.to(target)
+            ticket = issue_login_ticket(user, target)
+            ui.navigate.to(f"/login/complete?ticket={ticket}")
 
         with frame("Log in"):
             with ui.card().classes("w-full max-w-sm self-center mt-8 gap-3"):
                 ui.label("Log in to ItemHub").classes("text-h6")
+                if incomplete:
+                    ui.label(
+                        "That login did not complete (it expired or was used); "
+                        "please log in again."
+                    ).classes("text-negative").mark("login-incomplete")
                 email = (
                     ui.input("E-mail")
                     .props('autocomplete=username type=email data-testid="email"')
@@ -110,7 +134,17 @@ def register(hub: Hub) -> None:
                 ).mark("login")
         return None
 
-    @ui.page("/logout")
-    def logout_page() -> RedirectResponse:
-        close_session()
+    @app.get("/login/complete", include_in_schema=False)
+    async def complete_login_route(request: Request, ticket: str = "") -> Response:
+        target = await complete_login(hub, request, ticket)
+        if target is None:
+            return RedirectResponse("/login?incomplete=true", status_code=303)
+        return RedirectResponse(target, status_code=303)
+
+    # POST only: a link or an image on any page could otherwise log users out.
+    @app.post("/logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        if not from_own_page(request):
+            return forbidden_page("Log out with the button on ItemHub's own pages.")
+        end_session(request)
         return RedirectResponse("/login", status_code=303)

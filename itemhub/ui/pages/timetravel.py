@@ -1,17 +1,18 @@
-"""/timetravel — the board as it was at any past position or moment (read-only)."""
+"""/timetravel — the board as it was at any past position or moment, for superusers."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from nicegui import ui
 
 from itemhub.projections.checkpoints import BoardCheckpoints
 from itemhub.projections.history import board_as_of
 from itemhub.runtime import Hub
 from itemhub.ui.components.cards import initials, slug
+from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
 from itemhub.ui.session import in_thread, login_redirect, session_user
 
@@ -22,11 +23,14 @@ def register(hub: Hub) -> None:
     @ui.page("/timetravel")
     async def timetravel_page(
         request: Request, position: int | None = None, at: str | None = None
-    ) -> RedirectResponse | None:
+    ) -> Response | None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
         me = await in_thread(hub.read.user, user.id)
+        # The past board shows what others own and what users owned once.
+        if me is None or not me.is_superuser:
+            return forbidden_page("Only superusers may travel back in time.")
         head = await in_thread(hub.audit.head) or 0
         error = None
         if at:
@@ -94,16 +98,13 @@ def register(hub: Hub) -> None:
                     ).mark("back-to-live")
             with ui.row().classes("w-full gap-3 no-wrap overflow-x-auto items-start"):
                 for column, cards in (board.columns if board else {}).items():
-                    visible = [
-                        c for c in cards if user.is_superuser or c.owner_id == user.id
-                    ]
                     with (
                         ui.card()
                         .classes("w-72 shrink-0 p-2 gap-2 bg-grey-3")
                         .props(f'data-testid="past-col-{slug(column)}"')
                     ):
-                        ui.label(f"{column} ({len(visible)})").classes("font-medium")
-                        for card in visible:
+                        ui.label(f"{column} ({len(cards)})").classes("font-medium")
+                        for card in cards:
                             with (
                                 ui.card()
                                 .classes("w-full p-2 gap-1")
