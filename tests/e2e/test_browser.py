@@ -14,6 +14,7 @@ from playwright.async_api import Browser, Cookie, Page, async_playwright, expect
 
 from itemhub.config import DEFAULT_SECRET
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.proxy import Proxy, proxy_in_front
 from tests.e2e.server import Server
 from tests.e2e.ui_helpers import cookie_session_id
 
@@ -78,7 +79,9 @@ async def _ready(page: Page) -> None:
     await page.evaluate(WAIT_IDLE_JS)
 
 
-async def _log_in(browser: Browser, server: Server, email: str, password: str) -> Page:
+async def _log_in(
+    browser: Browser, server: Server | Proxy, email: str, password: str
+) -> Page:
     context = await browser.new_context(viewport={"width": 1400, "height": 900})
     page = await context.new_page()
     await page.goto(f"{server.url}/")
@@ -382,6 +385,19 @@ async def test_the_page_socket_is_a_websocket_the_csp_allows(
     assert transport == "websocket"
     assert await page.evaluate("window.violations") == []
     await context.close()
+
+
+async def test_behind_the_proxy_the_board_is_live_and_the_logout_button_works(
+    server: Server, browser: Browser, tmp_path: Path
+) -> None:
+    # deploy/nginx.conf in front: the page's origin carries the proxy's port.
+    with proxy_in_front(tmp_path, server.port) as proxy:
+        page = await _log_in(browser, proxy, ADMIN_EMAIL, ADMIN_PASSWORD)
+        transport = await page.evaluate("window.socket.io.engine.transport.name")
+        assert transport == "websocket"
+        await page.get_by_title("Log out").click()
+        await page.wait_for_url(f"{proxy.url}/login")
+        await page.context.close()
 
 
 async def test_a_demoted_superusers_open_audit_tab_stops_within_two_seconds(

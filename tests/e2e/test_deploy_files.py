@@ -2,8 +2,9 @@
 
 The compose file is validated against the compose specification and read for
 its structure; the proxy configuration is checked by nginx itself (``nginx -t``)
-and then served by a real nginx in front of two stand-in instances. nginx is
-required: CI installs it (``.ci/run``), so these tests fail, never skip, without it.
+and then served by a real nginx in front of two stand-in instances, and in
+front of a real ``itemhub serve``. nginx is required: CI installs it
+(``.ci/run``), so these tests fail, never skip, without it.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,19 +22,27 @@ from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
-import pytest
+import httpx
 import yaml
+
+from tests.e2e.proxy import (
+    INSTANCES,
+    NGINX_CONF,
+    free_port,
+    local_copy,
+    nginx_args,
+    proxy_in_front,
+    running_nginx,
+)
+from tests.e2e.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-NGINX_CONF = ROOT / "deploy" / "nginx.conf"
-INSTANCES = ("app1", "app2")
 SECRETS = (
     "ITEMHUB_SECRET_KEY",
     "ITEMHUB_STORAGE_SECRET",
     "ITEMHUB_FIRST_SUPERUSER_PASSWORD",
 )
-NGINX_START_TIMEOUT = 10.0
 
 
 def _compose() -> dict[str, Any]:
@@ -242,64 +248,11 @@ def test_nginx_upgrades_websockets_and_does_not_buffer_the_event_stream() -> Non
         assert "proxy_set_header" not in body
 
 
-def _nginx() -> str:
-    """The nginx binary (Debian puts it in /usr/sbin, off a user's PATH)."""
-    found = shutil.which("nginx") or shutil.which(
-        "nginx", path="/usr/sbin:/usr/local/sbin:/usr/local/nginx/sbin"
-    )
-    if found is None:
-        pytest.fail("nginx is required: apt-get install nginx-light (see .ci/run)")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _local_copy(directory: Path, listen: int, upstreams: dict[str, int]) -> Path:
-    """deploy/nginx.conf with loopback upstreams, port and temp paths (no root)."""
-    conf = NGINX_CONF.read_text()
-    for name, port in upstreams.items():
-        conf, n = re.subn(rf"server\s+{name}:8080\b", f"server 127.0.0.1:{port}", conf)
-        assert n == 1, name
-    conf, n = re.subn(r"listen\s+80\b", f"listen 127.0.0.1:{listen}", conf)
-    assert n == 1
-    # The container logs to its stdout; here a file the test user can open.
-    conf, n = re.subn(
-        r"access_log\s+/dev/stdout;", f"access_log {directory / 'access.log'};", conf
-    )
-    assert n == 1
-    temp = "".join(
-        f"    {kind}_temp_path {directory / kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    conf = conf.replace("http {\n", "http {\n" + temp, 1)
-    path = directory / "nginx.conf"
-    path.write_text(conf)
-    return path
-
-
-def _nginx_args(path: Path) -> list[str]:
-    directory = path.parent
-    return [
-        _nginx(),
-        "-p",
-        str(directory),
-        "-c",
-        str(path),
-        "-g",
-        f"pid {directory / 'nginx.pid'}; daemon off;",
-    ]
-
-
 def test_nginx_accepts_the_config(tmp_path: Path) -> None:
     # nginx -t resolves upstream names: app1/app2 exist only in compose's network.
-    path = _local_copy(tmp_path, 8080, {"app1": 18081, "app2": 18082})
+    path = local_copy(tmp_path, 8080, {"app1": 18081, "app2": 18082})
     result = subprocess.run(
-        [*_nginx_args(path), "-t"], capture_output=True, text=True, timeout=30
+        [*nginx_args(path), "-t"], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
@@ -347,37 +300,6 @@ def _instances() -> Iterator[dict[str, int]]:
             server.server_close()
 
 
-@contextmanager
-def _running_nginx(path: Path, port: int) -> Iterator[None]:
-    proc = subprocess.Popen(
-        _nginx_args(path),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + NGINX_START_TIMEOUT
-        while True:  # until nginx listens (or gives up)
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "nginx did not start listening"
-                time.sleep(0.02)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
-
-
 def _get(
     port: int, path: str, headers: dict[str, str] | None = None
 ) -> tuple[http.client.HTTPResponse, dict[str, Any]]:
@@ -396,10 +318,10 @@ def _get(
 def test_nginx_serves_sticky_routes_and_passes_websocket_upgrades(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     with _instances() as upstreams:
-        path = _local_copy(tmp_path, port, upstreams)
-        with _running_nginx(path, port):
+        path = local_copy(tmp_path, port, upstreams)
+        with running_nginx(path, port):
             # A first visit gets a route cookie; with it, every request (the
             # page, then its socket) goes to the same instance.
             first, page = _get(port, "/")
@@ -440,10 +362,10 @@ def test_nginx_serves_sticky_routes_and_passes_websocket_upgrades(
 def test_nginx_replaces_a_forged_x_forwarded_for_with_the_client_address(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     with _instances() as upstreams:
-        path = _local_copy(tmp_path, port, upstreams)
-        with _running_nginx(path, port):
+        path = local_copy(tmp_path, port, upstreams)
+        with running_nginx(path, port):
             for forged in ({"X-Forwarded-For": "1.2.3.4"}, {}):
                 for where in ("/api/v1/login/access-token", "/_nicegui_ws/x"):
                     _, seen = _get(port, where, forged)
@@ -464,3 +386,55 @@ def test_instances_trust_the_forwarded_address_of_the_fixed_proxy_only() -> None
         assert env["ITEMHUB_FORWARDED_ALLOW_IPS"] == proxy_address, name
         # uvicorn's own variable would widen it again ("*": anybody).
         assert "FORWARDED_ALLOW_IPS" not in env, name
+
+
+# --- a real instance behind the proxy ------------------------------------------------
+
+HANDSHAKE = "/_nicegui_ws/socket.io/"
+POLLING = {"EIO": "4", "transport": "polling"}
+
+
+def test_behind_the_proxy_the_app_accepts_its_own_origin_with_the_port_only(
+    tmp_path: Path,
+) -> None:
+    # The browser's origin carries the published port (localhost:8080), which
+    # the app sees only if nginx passes on the Host the browser sent.
+    app = Server(tmp_path, ITEMHUB_ALLOWED_HOSTS="items.example.com")
+    try:
+        app.wait_healthy()
+        (tmp_path / "proxy").mkdir()
+        with (
+            proxy_in_front(tmp_path / "proxy", app.port) as proxy,
+            httpx.Client(base_url=proxy.url, timeout=10) as client,
+        ):
+            for name in ("127.0.0.1", "items.example.com"):
+                host = f"{name}:{proxy.port}"
+                own = {"Host": host, "Origin": f"http://{host}"}
+                accepted = client.get(HANDSHAKE, params=POLLING, headers=own)
+                assert accepted.status_code == 200, (host, accepted.text)
+                assert '"sid"' in accepted.text
+                logout = client.post("/logout", headers=own)
+                assert logout.status_code == 303, (host, logout.text)
+                assert logout.headers["location"] == "/login"
+                # Another site, this host on another port or scheme.
+                for origin in (
+                    "http://evil.example",
+                    f"http://{name}",
+                    f"https://{host}",
+                ):
+                    foreign = {"Host": host, "Origin": origin}
+                    refused = client.get(HANDSHAKE, params=POLLING, headers=foreign)
+                    assert refused.status_code == 400, (host, origin)
+                forged = {"Host": host, "Origin": f"http://evil.example:{proxy.port}"}
+                assert client.post("/logout", headers=forged).status_code == 403
+            # nginx passes any Host on; the app still refuses names not allowed.
+            rebound = f"evil.example:{proxy.port}"
+            for path in ("/login", HANDSHAKE):
+                refused = client.get(
+                    path,
+                    params=POLLING,
+                    headers={"Host": rebound, "Origin": f"http://{rebound}"},
+                )
+                assert refused.status_code == 400, path
+    finally:
+        app.stop()
