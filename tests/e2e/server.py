@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from itemhub.datadir import SECRETS_FILE
 
 STARTUP_TIMEOUT = 30.0
 
@@ -38,6 +41,7 @@ class Server:
     """An `itemhub serve` process on a free loopback port (stop it!)."""
 
     def __init__(self, cwd: Path, **env: str) -> None:
+        self.cwd = cwd
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
@@ -56,6 +60,12 @@ class Server:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.output.append(line)
+
+    def storage_secret(self) -> str:
+        """The UI cookie's signing secret, as dev generated it into ``./data``."""
+        stored = json.loads((self.cwd / "data" / SECRETS_FILE).read_text())
+        secret: str = stored["storage_secret"]
+        return secret
 
     def wait_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT

@@ -12,7 +12,6 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Cookie, Page, async_playwright, expect
 
-from itemhub.config import DEFAULT_SECRET
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.proxy import Proxy, proxy_in_front
 from tests.e2e.server import Server
@@ -520,8 +519,8 @@ async def test_a_session_cookie_planted_before_login_stays_logged_out(
     ).to_be_visible()
 
     after = _session_cookie(await context.cookies())
-    assert cookie_session_id(after, DEFAULT_SECRET) != cookie_session_id(
-        planted, DEFAULT_SECRET
+    assert cookie_session_id(after, server.storage_secret()) != cookie_session_id(
+        planted, server.storage_secret()
     )
     board = attacker.get("/", follow_redirects=False)
     assert board.status_code == 303
@@ -553,8 +552,8 @@ async def test_the_logout_button_logs_out_and_a_logout_link_does_not(
     await page.goto(f"{server.url}/")
     await page.wait_for_url("**/login?next=*")
     after = _session_cookie(await page.context.cookies())
-    assert cookie_session_id(after, DEFAULT_SECRET) != cookie_session_id(
-        before, DEFAULT_SECRET
+    assert cookie_session_id(after, server.storage_secret()) != cookie_session_id(
+        before, server.storage_secret()
     )
 
 
