@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from itemhub.api.tokens import InvalidToken, TokenService
+from itemhub.api.tokens import InvalidToken, TokenClaims, TokenService
 from itemhub.auth import LoginThrottled
 from itemhub.commands import Channel, Context
 from itemhub.projections import UserCredentials
@@ -44,18 +44,24 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-async def current_user(
-    hub: HubDep,
+async def token_claims(
     tokens: TokensDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> UserCredentials:
-    """The user of a valid bearer token whose version still matches."""
+) -> TokenClaims:
+    """What a well-formed, validly signed, unexpired bearer token says."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized("Not authenticated")
     try:
-        claims = tokens.decode(credentials.credentials)
+        return tokens.decode(credentials.credentials)
     except InvalidToken:
         raise unauthorized("Could not validate credentials") from None
+
+
+Claims = Annotated[TokenClaims, Depends(token_claims)]
+
+
+async def current_user(hub: HubDep, claims: Claims) -> UserCredentials:
+    """The user of a valid bearer token whose version still matches."""
     user = await checked_session(
         hub, claims.user_id, claims.token_version, run_in_threadpool
     )
@@ -87,7 +93,8 @@ async def optional_superuser(
     if credentials is None:
         return None
     try:
-        user = await current_user(hub, await get_tokens(request), credentials)
+        claims = await token_claims(await get_tokens(request), credentials)
+        user = await current_user(hub, claims)
     except HTTPException:
         return None
     except DATABASE_UNAVAILABLE:

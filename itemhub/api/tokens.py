@@ -27,6 +27,7 @@ class TokenClaims:
 
     user_id: UUID
     token_version: int
+    expires_at: dt.datetime
 
 
 class TokenService:
@@ -65,6 +66,10 @@ class TokenService:
             version = claims["ver"]
             if not isinstance(version, int) or isinstance(version, bool):
                 raise InvalidToken("bad token version")
-            return TokenClaims(user_id=UUID(claims["sub"]), token_version=version)
+            return TokenClaims(
+                user_id=UUID(claims["sub"]),
+                token_version=version,
+                expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
+            )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidToken(str(exc)) from None

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, ParamSpec, TypeVar
@@ -27,7 +27,7 @@ from nicegui.persistence import PersistentDict
 
 from itemhub.commands import Channel, Context
 from itemhub.config import Settings
-from itemhub.projections import Delta, UserCredentials
+from itemhub.projections import UserCredentials
 from itemhub.runtime import Hub, checked_session, users_stamp
 
 SESSION_KEY = "session"
@@ -42,6 +42,7 @@ clock: Callable[[], float] = time.time
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +274,8 @@ class SessionGuard:
         self.ended = False
         # Where the users read model was when the session last held.
         self._stamp: Hashable | None = None
-        # Batches that came while a check went to the database, in order.
-        self._held: list[Sequence[Delta]] | None = None
+        # What came while a check went to the database, in order.
+        self._held: list[Callable[[], None]] | None = None
         # This browser's storage, the session the last check saw in it, and
         # when that session times out.
         self._browser = page_storage()
@@ -301,6 +302,10 @@ class SessionGuard:
         current = await checked_session(
             self.hub, self.user.id, self.user.token_version, in_thread
         )
+        if self._browser.get(SESSION_KEY) != session:
+            # Logged out (or in anew) in this browser while the check ran.
+            self._end("Your session has ended; please log in again", "/login")
+            return False
         holds = self._holds(current)
         if holds:
             if acting:
@@ -320,12 +325,8 @@ class SessionGuard:
             and self._browser.get(SESSION_KEY) == self._session
         )
 
-    async def follow(
-        self,
-        changed: Event[Sequence[Delta]],
-        handler: Callable[[Sequence[Delta]], None],
-    ) -> bool:
-        """Pass the page's live deltas to ``handler`` while the session holds.
+    async def follow(self, changed: Event[T], handler: Callable[[T], None]) -> bool:
+        """Pass what ``changed`` emits to ``handler`` while the session holds.
 
         Checked once now (at page load, not at the first delta in every tab),
         so the page is ended and False returned if it no longer holds.
@@ -334,32 +335,32 @@ class SessionGuard:
         return await self.check(acting=False)
 
     def _guarded(
-        self, handler: Callable[[Sequence[Delta]], None]
-    ) -> Callable[[Sequence[Delta]], Awaitable[None] | None]:
-        def guarded(deltas: Sequence[Delta]) -> Awaitable[None] | None:
+        self, handler: Callable[[T], None]
+    ) -> Callable[[T], Awaitable[None] | None]:
+        def guarded(payload: T) -> Awaitable[None] | None:
             if self.ended:
                 return None
             if self._held is not None:
-                self._held.append(deltas)
+                self._held.append(partial(handler, payload))
                 return None
             if self._unchanged():
-                handler(deltas)
+                handler(payload)
                 return None
             # A user or the session changed since the last check: NiceGUI
             # awaits this one.
-            self._held = [deltas]
-            return self._release(handler)
+            self._held = [partial(handler, payload)]
+            return self._release()
 
         return guarded
 
-    async def _release(self, handler: Callable[[Sequence[Delta]], None]) -> None:
+    async def _release(self) -> None:
         try:
             holds = await self.check(acting=False)
         finally:
             held, self._held = self._held or [], None
         if holds:
-            for deltas in held:
-                handler(deltas)
+            for deliver in held:
+                deliver()
 
     def _holds(self, current: UserCredentials | None) -> bool:
         if current is None:

@@ -61,10 +61,10 @@ class Server:
         for line in self.proc.stdout:
             self.output.append(line)
 
-    def storage_secret(self) -> str:
-        """The UI cookie's signing secret, as dev generated it into ``./data``."""
+    def secret(self, name: str) -> str:
+        """A signing secret (``secret_key``, ``storage_secret``) dev made in ./data."""
         stored = json.loads((self.cwd / "data" / SECRETS_FILE).read_text())
-        secret: str = stored["storage_secret"]
+        secret: str = stored[name]
         return secret
 
     def wait_healthy(self) -> None:

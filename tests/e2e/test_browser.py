@@ -519,9 +519,9 @@ async def test_a_session_cookie_planted_before_login_stays_logged_out(
     ).to_be_visible()
 
     after = _session_cookie(await context.cookies())
-    assert cookie_session_id(after, server.storage_secret()) != cookie_session_id(
-        planted, server.storage_secret()
-    )
+    assert cookie_session_id(
+        after, server.secret("storage_secret")
+    ) != cookie_session_id(planted, server.secret("storage_secret"))
     board = attacker.get("/", follow_redirects=False)
     assert board.status_code == 303
     assert board.headers["location"].startswith("/login")
@@ -552,9 +552,9 @@ async def test_the_logout_button_logs_out_and_a_logout_link_does_not(
     await page.goto(f"{server.url}/")
     await page.wait_for_url("**/login?next=*")
     after = _session_cookie(await page.context.cookies())
-    assert cookie_session_id(after, server.storage_secret()) != cookie_session_id(
-        before, server.storage_secret()
-    )
+    assert cookie_session_id(
+        after, server.secret("storage_secret")
+    ) != cookie_session_id(before, server.secret("storage_secret"))
 
 
 async def test_a_secure_session_cookie_is_a_host_only_cookie_that_logs_in(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import queue
 import threading
@@ -16,7 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import MetaData, Table, create_engine, update
 
+from itemhub.api.tokens import TokenService
 from itemhub.config import parse_database_url
+from itemhub.projections import UserCredentials
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.server import Server
 
@@ -301,6 +304,33 @@ def test_logout_ends_a_busy_stream_before_its_next_event(tmp_path: Path) -> None
         # The stream ends, and the only event it sends after the logout says so.
         events = stream.until_end(time.monotonic() + 10)
         assert [e["event"] for e in events] == ["session.ended"], events
+
+
+def test_a_stream_ends_when_its_token_expires(
+    server: Server, stream_of: OpenStream
+) -> None:
+    admin = _token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    me = httpx.get(
+        f"{server.url}{API}/users/me",
+        headers={"Authorization": f"Bearer {_new_user(server, admin, 'fay')}"},
+        timeout=10,
+    ).json()
+    lifetime = dt.timedelta(seconds=2)
+    short = TokenService(server.secret("secret_key"), lifetime).issue(
+        UserCredentials(
+            id=UUID(me["id"]),
+            email=me["email"],
+            password_hash="",
+            is_active=True,
+            is_superuser=False,
+            token_version=0,  # a new user's
+        )
+    )
+    stream: Stream = stream_of(short, None)
+    assert stream.comments.get(timeout=5) == ": heartbeat"
+    # Valid now, revoked by nothing: only its expiry ends the stream.
+    events = stream.until_end(time.monotonic() + 10)
+    assert [e["event"] for e in events] == ["session.ended"], events
 
 
 # The issue's bound: a revoked superuser's open stream sees no one else's data

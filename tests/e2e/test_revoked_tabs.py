@@ -10,15 +10,17 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from nicegui import Client, ui
+from nicegui import Client, app, storage, ui
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlalchemy import select, update
 
 from itemhub import runtime
 from itemhub.commands import CreateItem, RegisterUser, RevokeSuperuser
-from itemhub.runtime import Hub
+from itemhub.runtime import Hub, checked_session
+from itemhub.ui import session
 from itemhub.ui.components.board_column import BoardColumn
+from itemhub.ui.session import SESSION_KEY
 from tests.conftest import admin_context
 from tests.e2e.ui_helpers import RETRIES, login
 
@@ -168,3 +170,29 @@ async def test_a_board_follows_a_role_change_that_leaves_the_session_valid(
     await user.should_not_see("admin's card", retries=WITHIN_2S)
     await user.should_see(marker="current-user")
     assert user.notify.contains("Your role has changed")
+
+
+async def test_a_tab_whose_browser_logs_out_while_its_session_is_checked_ends(
+    app_on: Path, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del app_on
+    hub, _, board = await _superuser_bob(user, "/")
+    storage.request_contextvar.set(board.request)
+    browser = app.storage.user
+    looked_up = checked_session
+
+    async def logged_out_meanwhile(*args: Any) -> Any:
+        found = await looked_up(*args)
+        browser.pop(SESSION_KEY, None)  # another tab of this browser logged out
+        return found
+
+    monkeypatch.setattr(session, "checked_session", logged_out_meanwhile)
+    # A user change sends the tab's next update through a session check.
+    await _handle(hub, RegisterUser(email="zed@example.com", password="zed-pw-123"))
+    await user.should_see("Log in to ItemHub", retries=WITHIN_2S)
+    after = await _handle(hub, CreateItem(title="admin's after", column="Todo"))
+    hub.wait_for(after.position)
+    assert not _shows(
+        board,
+        lambda e: isinstance(e, BoardColumn) and e.holds(str(after.aggregate_id)),
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from nicegui.testing.user_navigate import UserNavigate
 from itemhub import runtime
 from itemhub.commands import CreateItem, RegisterUser
 from itemhub.config import secret_value
+from itemhub.runtime import checked_session
 from itemhub.ui import session
 from itemhub.ui.session import safe_next
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
@@ -281,3 +283,28 @@ async def test_only_superusers_may_travel_back_in_time(
     await user.should_see("Time travel")
     await user.open("/timetravel")
     await user.should_see("past", retries=RETRIES)
+
+
+async def test_an_open_replay_tab_does_not_keep_its_session_from_idling_out(
+    short_sessions: None, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del short_sessions
+    now = [1_000_000.0]
+    _freeze_clock(monkeypatch, now)
+    await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await user.open("/replay")
+    await user.should_see(marker="projection-table", retries=RETRIES)
+    checks = [0]
+    looked_up = checked_session
+
+    async def counted(*args: Any) -> Any:
+        checks[0] += 1
+        return await looked_up(*args)
+
+    monkeypatch.setattr(session, "checked_session", counted)
+    # The page refreshes every second while nobody uses it; were a refresh
+    # counted as use, one of these would stamp the session as used.
+    now[0] += IDLE - 30
+    await _eventually(lambda: checks[0] >= 2)
+    now[0] += 60
+    await user.should_see("Log in to ItemHub", retries=RETRIES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from itemhub.api.deps import CurrentUser, HubDep
+from itemhub.api.deps import Claims, CurrentUser, HubDep
 from itemhub.api.routes.common import AUTH, MAX_POSITION
 from itemhub.projections import ActivityAdded, ActivityEntry, Delta, UserCredentials
 from itemhub.runtime import checked_session
@@ -31,6 +32,7 @@ async def stream_events(
     request: Request,
     hub: HubDep,
     user: CurrentUser,
+    claims: Claims,
     last_event_id: Annotated[
         int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_POSITION)
     ] = None,
@@ -40,7 +42,7 @@ async def stream_events(
     Reconnect with `Last-Event-ID` to resume with no gap and no duplicate.
     Standard users see the events of their own items; superusers see all.
     The token is re-checked before every event and every second: once it is
-    revoked the stream ends with a `session.ended` event.
+    revoked or expired the stream ends with a `session.ended` event.
     """
     owner = _owner(user)
     queue: asyncio.Queue[ActivityEntry] = asyncio.Queue(maxsize=QUEUE_MAX)
@@ -58,6 +60,8 @@ async def stream_events(
     async def still_valid() -> bool:
         # What the stream may show follows the user's role now, not at opening.
         nonlocal owner
+        if dt.datetime.now(dt.UTC) >= claims.expires_at:
+            return False  # a token lives no longer through a stream
         current = await checked_session(
             hub, user.id, user.token_version, run_in_threadpool
         )

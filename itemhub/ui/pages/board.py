@@ -122,7 +122,8 @@ def register(hub: Hub, live: LiveFeed) -> None:
 
         # Subscribe before loading: deltas that race the load are applied after
         # it, and ones already included are ignored by version.
-        if not await SessionGuard(hub, user).follow(live.changed, on_deltas):
+        guard = SessionGuard(hub, user)
+        if not await guard.follow(live.changed, on_deltas):
             return None
         cards = await in_thread(
             hub.read.board,
@@ -135,7 +136,8 @@ def register(hub: Hub, live: LiveFeed) -> None:
             # and no presence to announce.
             return None
         board.fill(cards)
-        live.presence.changed.subscribe(show_viewers)
+        if not await guard.follow(live.presence.changed, show_viewers):
+            return None
         live.presence.join(client.id, Viewer(user_id=user.id, name=me.display_name))
         client.on_delete(lambda: live.presence.leave(client.id))
         # join() announces only a changed set of viewers; this tab needs it anyway.

@@ -63,7 +63,8 @@ async def _projections_panel(hub: Hub, guard: SessionGuard) -> None:
     )
 
     async def refresh() -> None:
-        if not await guard.check():
+        # A timer, not the user: it must not keep the session from idling out.
+        if not await guard.check(acting=False):
             return
         statuses = await in_thread(hub.status)
         table.rows = [
