@@ -16,6 +16,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from itemhub.api.deps import Claims, CurrentUser, HubDep
 from itemhub.api.routes.common import AUTH, MAX_POSITION
 from itemhub.projections import ActivityAdded, ActivityEntry, Delta, UserCredentials
+from itemhub.projections.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import checked_session
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -57,14 +58,18 @@ async def stream_events(
                 except asyncio.QueueFull:
                     overflowed = True
 
-    async def still_valid() -> bool:
+    async def verdict() -> bool | None:
+        """Whether the stream may go on; None while the database cannot tell."""
         # What the stream may show follows the user's role now, not at opening.
         nonlocal owner
         if dt.datetime.now(dt.UTC) >= claims.expires_at:
             return False  # a token lives no longer through a stream
-        current = await checked_session(
-            hub, user.id, user.token_version, run_in_threadpool
-        )
+        try:
+            current = await checked_session(
+                hub, user.id, user.token_version, run_in_threadpool
+            )
+        except DATABASE_UNAVAILABLE:
+            return None  # an outage: show nothing, end nothing, ask again
         if current is not None:
             owner = _owner(current)
         return current is not None
@@ -82,28 +87,39 @@ async def stream_events(
         quiet_since = asyncio.get_running_loop().time()
         while hub.running and not await request.is_disconnected():
             if backlog or overflowed:
+                # From the read model after `last`: what the queue dropped, or
+                # what came while the session could not be checked.
                 overflowed = False
-                while True:
-                    if not await still_valid():
-                        yield _session_ended()
-                        return
-                    page = await run_in_threadpool(
-                        hub.read.activity_since, last, owner_id=owner, limit=PAGE
-                    )
+                backlog = True
+                while (allowed := await verdict()) is True:
+                    try:
+                        page = await run_in_threadpool(
+                            hub.read.activity_since, last, owner_id=owner, limit=PAGE
+                        )
+                    except DATABASE_UNAVAILABLE:
+                        break
                     for entry in page:
                         yield _event(entry)
                         last = entry.position
                     if len(page) < PAGE:
+                        backlog = False
                         break
-                backlog = False
+                if allowed is False:
+                    yield _session_ended()
+                    return
             got: ActivityEntry | None
             try:
                 got = await asyncio.wait_for(queue.get(), timeout=wait)
             except TimeoutError:
                 got = None
-            if not await still_valid():
+            allowed = await verdict()
+            if allowed is False:
                 yield _session_ended()
                 return
+            if allowed is None or backlog:
+                # Unchecked, or behind the backlog: read again from `last`.
+                backlog = backlog or got is not None
+                got = None
             now = asyncio.get_running_loop().time()
             if got is None:
                 # Idle: keep proxies from timing the connection out.
