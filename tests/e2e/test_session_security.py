@@ -68,10 +68,13 @@ def short_sessions(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ITEMHUB_SESSION_MAX_HOURS", str(MAX_AGE // 3600))
 
 
-def _freeze_clock(monkeypatch: pytest.MonkeyPatch, now: list[float]) -> None:
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Sessions see ``now[0]`` as the time; a test moves it instead of sleeping."""
+    frozen = [1_000_000.0]
     # raising=False: on code without timeouts the test then fails on behaviour.
-    monkeypatch.setattr(session, "clock", lambda: now[0], raising=False)
+    monkeypatch.setattr(session, "clock", lambda: frozen[0], raising=False)
+    return frozen
 
 
 @pytest.mark.parametrize("target", OFF_SITE)
@@ -141,11 +144,12 @@ async def test_a_forged_login_ticket_logs_nobody_in(app_env: Path, user: User) -
 
 
 async def test_a_login_ticket_expires_after_a_minute(
-    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
+    app_env: Path,
+    user: User,
+    monkeypatch: pytest.MonkeyPatch,
+    now: list[float],
 ) -> None:
     del app_env
-    now = [1_000_000.0]
-    _freeze_clock(monkeypatch, now)
     # The browser is slow to follow the login's redirect: hold it.
     held: list[str] = []
     monkeypatch.setattr(
@@ -200,11 +204,9 @@ async def test_logout_is_a_post_from_our_own_pages_only(
 
 
 async def test_an_idle_session_ends(
-    short_sessions: None, user: User, monkeypatch: pytest.MonkeyPatch
+    short_sessions: None, user: User, now: list[float]
 ) -> None:
     del short_sessions
-    now = [1_000_000.0]
-    _freeze_clock(monkeypatch, now)
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
     now[0] += IDLE - 10
     await user.open("/")  # activity: the idle time starts over
@@ -218,11 +220,9 @@ async def test_an_idle_session_ends(
 
 
 async def test_an_open_tab_acts_while_in_use_and_not_once_idled_out(
-    short_sessions: None, user: User, monkeypatch: pytest.MonkeyPatch
+    short_sessions: None, user: User, now: list[float]
 ) -> None:
     del short_sessions
-    now = [1_000_000.0]
-    _freeze_clock(monkeypatch, now)
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
     hub = runtime.current()
 
@@ -247,11 +247,9 @@ async def test_an_open_tab_acts_while_in_use_and_not_once_idled_out(
 
 
 async def test_an_active_session_ends_at_its_maximum_age(
-    short_sessions: None, user: User, monkeypatch: pytest.MonkeyPatch
+    short_sessions: None, user: User, now: list[float]
 ) -> None:
     del short_sessions
-    now = [1_000_000.0]
-    _freeze_clock(monkeypatch, now)
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
     for minutes in (15, 15, 15, 14):  # 59 minutes after login, never idle long
         now[0] += minutes * 60
@@ -286,11 +284,12 @@ async def test_only_superusers_may_travel_back_in_time(
 
 
 async def test_an_open_replay_tab_does_not_keep_its_session_from_idling_out(
-    short_sessions: None, user: User, monkeypatch: pytest.MonkeyPatch
+    short_sessions: None,
+    user: User,
+    monkeypatch: pytest.MonkeyPatch,
+    now: list[float],
 ) -> None:
     del short_sessions
-    now = [1_000_000.0]
-    _freeze_clock(monkeypatch, now)
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
     await user.open("/replay")
     await user.should_see(marker="projection-table", retries=RETRIES)
