@@ -62,14 +62,15 @@ def json_safe(value: Any) -> Any:
     while pending:
         item, parent, key = pending.pop()
         if isinstance(item, dict):
-            parent[key] = copy = {}
+            fields: dict[Any, Any] = {}
+            parent[key] = fields
             for name, member in item.items():
                 safe_name = _json_safe_scalar(name)
-                copy[safe_name] = None  # keeps the order; filled in when popped
-                pending.append((member, copy, safe_name))
+                fields[safe_name] = None  # keeps the order; filled in when popped
+                pending.append((member, fields, safe_name))
         elif isinstance(item, list | tuple):
-            parent[key] = copy = [None] * len(item)
-            pending.extend((member, copy, i) for i, member in enumerate(item))
+            parent[key] = members = [None] * len(item)
+            pending.extend((member, members, i) for i, member in enumerate(item))
         else:
             parent[key] = _json_safe_scalar(item)
     return root[0]

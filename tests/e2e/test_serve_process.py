@@ -80,6 +80,11 @@ def private_mode(path: Path) -> int:
 def test_bad_settings_stop_startup_with_one_clear_line(
     workdir: Path, env: dict[str, str], expected: str
 ) -> None:
+    assert expected in startup_failure(workdir, env)
+
+
+def startup_failure(workdir: Path, env: dict[str, str]) -> str:
+    """The one line `itemhub serve` prints as it refuses to start (exit code 2)."""
     result = subprocess.run(
         [sys.executable, "-m", "itemhub", "serve"],
         cwd=workdir,
@@ -88,11 +93,27 @@ def test_bad_settings_stop_startup_with_one_clear_line(
         text=True,
         timeout=30,
     )
-    assert result.returncode == 2
+    assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("itemhub: ") and expected in lines[0]
+    assert lines[0].startswith("itemhub: ")
     assert "Traceback" not in result.stdout + result.stderr
+    return lines[0]
+
+
+def test_a_session_directory_that_cannot_be_made_stops_startup_with_one_line(
+    workdir: Path,
+) -> None:
+    # As in an image whose /app the process may not write. Tests run as root,
+    # which may write anywhere: a file where a parent directory belongs is in
+    # the way for root too.
+    (workdir / "taken").write_text("")
+    storage = workdir / "taken" / "nicegui"
+
+    line = startup_failure(workdir, {"NICEGUI_STORAGE_PATH": str(storage)})
+
+    assert f"cannot create the UI session directory {storage}" in line
+    assert "NICEGUI_STORAGE_PATH" in line
 
 
 def _failed_login(server: Server, n: int, forwarded_for: str) -> httpx.Response:
