@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import stat
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from itemhub.config import SECRET_NAMES
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.server import Server, child_env
 
@@ -114,6 +116,20 @@ def test_a_session_directory_that_cannot_be_made_stops_startup_with_one_line(
 
     assert f"cannot create the UI session directory {storage}" in line
     assert "NICEGUI_STORAGE_PATH" in line
+
+
+def test_a_dev_secrets_file_others_may_read_stops_startup_with_one_line(
+    workdir: Path,
+) -> None:
+    secrets = workdir / "data" / "secrets.json"
+    secrets.parent.mkdir()
+    # Secrets good enough to be used, had another user planted them.
+    secrets.write_text(json.dumps(dict.fromkeys(SECRET_NAMES, "k" * 48)))
+    secrets.chmod(0o644)
+
+    line = startup_failure(workdir, {})
+
+    assert "data/secrets.json is refused: its mode 0644" in line
 
 
 def _failed_login(server: Server, n: int, forwarded_for: str) -> httpx.Response:
