@@ -1,7 +1,8 @@
 # ItemHub: one process serves the REST API and the NiceGUI board.
 # It runs as prod: it listens on every interface, so it refuses to start
 # without ITEMHUB_SECRET_KEY, ITEMHUB_STORAGE_SECRET and the first superuser's
-# password (dev mode is for `make run` on one's own machine).
+# password (dev mode is for `make run` on one's own machine). UI sessions
+# (without Redis) go to the one directory the runtime user may write.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     ITEMHUB_ENV=prod \
     ITEMHUB_HOST=0.0.0.0 \
-    ITEMHUB_PORT=8080
+    ITEMHUB_PORT=8080 \
+    NICEGUI_STORAGE_PATH=/app/data/nicegui
 
 WORKDIR /app
 RUN useradd --create-home --uid 1000 itemhub

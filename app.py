@@ -28,6 +28,8 @@ log = logging.getLogger("itemhub")
 
 def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     """Build the FastAPI app with the API, the NiceGUI pages and the runtime."""
+    # First: if the session directory cannot be made, no hub is left open.
+    configure_storage(settings)
     hub = hub or Hub.open(settings)
     try:
         check_bootstrap(hub)
@@ -68,7 +70,6 @@ def build(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
 
     nicegui_app.on_startup(start)
     nicegui_app.on_shutdown(stop)
-    configure_storage(settings)
     ui.run_with(
         api,
         title="ItemHub",

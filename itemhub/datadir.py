@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
+from typing import NoReturn
 
 from pydantic import SecretStr
 
@@ -77,9 +80,43 @@ def load_or_create_secrets(path: Path) -> dict[str, str]:
         finally:
             draft.unlink()
     try:
-        stored = json.loads(path.read_text())
+        stored = json.loads(read_private_file(path))
         if all(len(stored[name]) >= MIN_SECRET_LENGTH for name in SECRET_NAMES):
             return {name: str(stored[name]) for name in SECRET_NAMES}
     except (ValueError, KeyError, TypeError):
         pass
     raise ConfigError(f"{path} is damaged; delete it to generate new dev secrets")
+
+
+def read_private_file(path: Path) -> str:
+    """The text of ``path``, refused unless only this user could have written it.
+
+    In a shared directory (``/tmp``) another user could otherwise plant the
+    file first, or a link to one of theirs, and know every secret.
+    """
+    # O_NONBLOCK: a planted FIFO is refused below instead of blocking the open.
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        _refuse(path, "it is a symbolic link")
+    with os.fdopen(fd) as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            _refuse(path, "it is not a regular file")
+        if info.st_uid != os.geteuid():
+            _refuse(path, f"it belongs to uid {info.st_uid}, not to {os.geteuid()}")
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o077:
+            _refuse(path, f"its mode {mode:04o} lets other users at it")
+        return file.read()
+
+
+def _refuse(path: Path, reason: str) -> NoReturn:
+    raise ConfigError(
+        f"{path} is refused: {reason}; dev secrets must be a file of yours that "
+        "no one else may read or write: delete it to generate new ones, or set "
+        "ITEMHUB_DATA_DIR to a private directory"
+    )

@@ -55,14 +55,32 @@ def invalid(location: str, name: str, message: str) -> RequestValidationError:
 
 def json_safe(value: Any) -> Any:
     """``value`` as JSON can carry it: lone surrogates escaped, inf and NaN as text."""
+    # A loop, not recursion: the input a 422 echoes may nest as deep as the
+    # JSON parser allows, deeper than Python's recursion limit lets us recurse.
+    root: list[Any] = [None]
+    pending: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while pending:
+        item, parent, key = pending.pop()
+        if isinstance(item, dict):
+            fields: dict[Any, Any] = {}
+            parent[key] = fields
+            for name, member in item.items():
+                safe_name = _json_safe_scalar(name)
+                fields[safe_name] = None  # keeps the order; filled in when popped
+                pending.append((member, fields, safe_name))
+        elif isinstance(item, list | tuple):
+            parent[key] = members = [None] * len(item)
+            pending.extend((member, members, i) for i, member in enumerate(item))
+        else:
+            parent[key] = _json_safe_scalar(item)
+    return root[0]
+
+
+def _json_safe_scalar(value: Any) -> Any:
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
-    if isinstance(value, dict):
-        return {json_safe(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
     return value
 
 

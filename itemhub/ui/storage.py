@@ -6,6 +6,7 @@ from nicegui.storage import Storage
 
 from itemhub.config import Settings
 from itemhub.datadir import PRIVATE_DIR_MODE
+from itemhub.runtime import StartupError
 
 KEY_PREFIX = "itemhub:nicegui:"
 
@@ -23,5 +24,12 @@ def configure_storage(settings: Settings) -> None:
     if url is None:
         # The files say who is logged in, and NiceGUI writes them with the
         # umask's mode: the directory is what keeps them private.
-        Storage.path.mkdir(parents=True, exist_ok=True)
-        Storage.path.chmod(PRIVATE_DIR_MODE)
+        try:
+            Storage.path.mkdir(parents=True, exist_ok=True)
+            Storage.path.chmod(PRIVATE_DIR_MODE)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot create the UI session directory {Storage.path}: "
+                f"{exc.strerror}; set NICEGUI_STORAGE_PATH to a directory this "
+                "user may write, or ITEMHUB_REDIS_URL"
+            ) from None

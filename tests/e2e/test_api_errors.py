@@ -364,3 +364,26 @@ async def test_lone_surrogates_and_infinite_numbers_get_a_422_that_names_them(
         assert error["input"] == echoed, (body, error)
     assert hub.head() == head
     assert (await get_item(client, alice, item["id"])).json()["title"] == item["title"]
+
+
+DEPTH = 700  # what FastAPI's own 422 echoed; the JSON parser allows a little more
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["[" * DEPTH + "]" * DEPTH, '{"a": ' * DEPTH + "1" + "}" * DEPTH],
+    ids=["lists", "objects"],
+)
+async def test_a_deeply_nested_title_gets_a_422_not_a_crash(
+    client: httpx.AsyncClient, hub: Hub, alice: Account, title: str
+) -> None:
+    head = hub.head()
+    response = await client.post(
+        f"{API}/items",
+        content=f'{{"title": {title}, "column": "Todo"}}'.encode(),
+        headers=alice.auth | {"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["detail"][0]["loc"] == ["body", "title"]
+    assert hub.head() == head

@@ -498,39 +498,40 @@ async def test_a_session_cookie_planted_before_login_stays_logged_out(
 ) -> None:
     # The attacker gets a session cookie of their own and plants it in the
     # victim's browser (a sibling subdomain or the network can set cookies).
-    attacker = httpx.Client(base_url=server.url, timeout=10)
-    attacker.get("/login").raise_for_status()
-    planted = attacker.cookies["session"]
-    context = await browser.new_context()
-    await context.add_cookies(
-        [{"name": "session", "value": planted, "url": server.url}]
-    )
-    page = await context.new_page()
-    completions: list[str] = []
-    page.on(
-        "request",
-        lambda r: completions.append(r.url) if "/login/complete" in r.url else None,
-    )
-    await page.goto(f"{server.url}/login")
-    await _submit_login(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-    await _ready(page)
-    await expect(
-        page.get_by_role("banner").get_by_text("Administrator")
-    ).to_be_visible()
+    # Closed however the test ends: a socket left to the garbage collector
+    # fails whichever later test is running when it is collected.
+    with httpx.Client(base_url=server.url, timeout=10) as attacker:
+        attacker.get("/login").raise_for_status()
+        planted = attacker.cookies["session"]
+        context = await browser.new_context()
+        await context.add_cookies(
+            [{"name": "session", "value": planted, "url": server.url}]
+        )
+        page = await context.new_page()
+        completions: list[str] = []
+        page.on(
+            "request",
+            lambda r: completions.append(r.url) if "/login/complete" in r.url else None,
+        )
+        await page.goto(f"{server.url}/login")
+        await _submit_login(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+        await _ready(page)
+        await expect(
+            page.get_by_role("banner").get_by_text("Administrator")
+        ).to_be_visible()
 
-    after = _session_cookie(await context.cookies())
-    assert cookie_session_id(
-        after, server.secret("storage_secret")
-    ) != cookie_session_id(planted, server.secret("storage_secret"))
-    board = attacker.get("/", follow_redirects=False)
-    assert board.status_code == 303
-    assert board.headers["location"].startswith("/login")
-    # Nor does the victim's login link, replayed with the planted cookie.
-    (link,) = completions
-    replayed = attacker.get(link, follow_redirects=False)
-    assert replayed.headers["location"] == "/login?incomplete=true"
-    assert attacker.get("/", follow_redirects=False).status_code == 303
-    attacker.close()
+        after = _session_cookie(await context.cookies())
+        assert cookie_session_id(
+            after, server.secret("storage_secret")
+        ) != cookie_session_id(planted, server.secret("storage_secret"))
+        board = attacker.get("/", follow_redirects=False)
+        assert board.status_code == 303
+        assert board.headers["location"].startswith("/login")
+        # Nor does the victim's login link, replayed with the planted cookie.
+        (link,) = completions
+        replayed = attacker.get(link, follow_redirects=False)
+        assert replayed.headers["location"] == "/login?incomplete=true"
+        assert attacker.get("/", follow_redirects=False).status_code == 303
 
 
 async def test_the_logout_button_logs_out_and_a_logout_link_does_not(

@@ -7,6 +7,8 @@ token offline. Each test runs a hub as `make run` would: dev, no secrets set.
 
 from __future__ import annotations
 
+import json
+import os
 import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -14,8 +16,9 @@ from pathlib import Path
 from uuid import UUID, uuid5
 
 import jwt
+import pytest
 
-from itemhub.config import secret_value
+from itemhub.config import SECRET_NAMES, ConfigError, secret_value
 from itemhub.datadir import SECRETS_FILE, load_or_create_secrets
 from itemhub.events import NAMESPACE
 from itemhub.runtime import Hub
@@ -149,3 +152,56 @@ def test_the_data_directory_and_every_database_file_are_private(
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert {"itemhub.db-wal", "itemhub-read.db-wal", SECRETS_FILE} <= set(files)
     assert modes == dict.fromkeys(files, 0o600)
+
+
+OTHER_UID = 4242  # tests run as root, who may give a file to any uid
+
+
+def plant(path: Path, how: str) -> None:
+    """Secrets another local user could have put at ``path`` before we started."""
+    known = json.dumps(dict.fromkeys(SECRET_NAMES, KNOWN_DEFAULT * 8))
+    path.parent.mkdir()
+    if how == "fifo":
+        os.mkfifo(path, 0o600)
+        return
+    target = path.with_name("theirs.json") if how == "symlink" else path
+    target.write_text(known)
+    target.chmod(0o644 if how == "readable" else 0o600)
+    if how == "symlink":
+        path.symlink_to(target)
+    if how == "foreign":
+        os.chown(path, OTHER_UID, OTHER_UID)
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("symlink", "it is a symbolic link"),
+        ("readable", "its mode 0644 lets other users at it"),
+        ("foreign", f"it belongs to uid {OTHER_UID}"),
+        # A plain open of a FIFO waits for a writer: startup would hang.
+        ("fifo", "it is not a regular file"),
+    ],
+)
+def test_a_secrets_file_another_user_could_have_planted_is_refused(
+    tmp_path: Path, how: str, reason: str
+) -> None:
+    if how == "foreign" and os.geteuid() != 0:
+        pytest.skip("only root can give a file to another user")
+    path = tmp_path / "data" / SECRETS_FILE
+    plant(path, how)
+
+    with pytest.raises(ConfigError) as refused:
+        load_or_create_secrets(path)
+
+    message = str(refused.value)
+    assert message.startswith(f"{path} is refused: {reason}")
+    assert "ITEMHUB_DATA_DIR" in message and "\n" not in message
+
+
+def test_the_generated_secrets_file_is_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "data" / SECRETS_FILE
+    created = load_or_create_secrets(path)
+
+    assert load_or_create_secrets(path) == created
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

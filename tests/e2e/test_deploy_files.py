@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address, ip_network
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import httpx
@@ -205,6 +205,17 @@ def test_the_image_runs_as_prod_with_private_data_and_ships_no_secret() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "changethis" not in dockerfile
     assert "chmod 700 /app/data" in dockerfile
+
+
+def test_the_image_keeps_ui_sessions_in_the_data_directory_its_user_owns() -> None:
+    # NiceGUI's default is ./.nicegui, i.e. /app/.nicegui, in a directory the
+    # runtime user may not write: without Redis the image would not start.
+    storage = PurePosixPath(_dockerfile_env()["NICEGUI_STORAGE_PATH"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    user = re.search(r"^USER (\w+)", dockerfile, re.M)
+
+    assert storage.is_relative_to("/app/data")
+    assert user is not None and f"chown {user.group(1)} /app/data" in dockerfile
 
 
 # --- the nginx configuration -------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import stat
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from itemhub.config import SECRET_NAMES
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.server import Server, child_env
 
@@ -80,6 +82,11 @@ def private_mode(path: Path) -> int:
 def test_bad_settings_stop_startup_with_one_clear_line(
     workdir: Path, env: dict[str, str], expected: str
 ) -> None:
+    assert expected in startup_failure(workdir, env)
+
+
+def startup_failure(workdir: Path, env: dict[str, str]) -> str:
+    """The one line `itemhub serve` prints as it refuses to start (exit code 2)."""
     result = subprocess.run(
         [sys.executable, "-m", "itemhub", "serve"],
         cwd=workdir,
@@ -88,11 +95,41 @@ def test_bad_settings_stop_startup_with_one_clear_line(
         text=True,
         timeout=30,
     )
-    assert result.returncode == 2
+    assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("itemhub: ") and expected in lines[0]
+    assert lines[0].startswith("itemhub: ")
     assert "Traceback" not in result.stdout + result.stderr
+    return lines[0]
+
+
+def test_a_session_directory_that_cannot_be_made_stops_startup_with_one_line(
+    workdir: Path,
+) -> None:
+    # As in an image whose /app the process may not write. Tests run as root,
+    # which may write anywhere: a file where a parent directory belongs is in
+    # the way for root too.
+    (workdir / "taken").write_text("")
+    storage = workdir / "taken" / "nicegui"
+
+    line = startup_failure(workdir, {"NICEGUI_STORAGE_PATH": str(storage)})
+
+    assert f"cannot create the UI session directory {storage}" in line
+    assert "NICEGUI_STORAGE_PATH" in line
+
+
+def test_a_dev_secrets_file_others_may_read_stops_startup_with_one_line(
+    workdir: Path,
+) -> None:
+    secrets = workdir / "data" / "secrets.json"
+    secrets.parent.mkdir()
+    # Secrets good enough to be used, had another user planted them.
+    secrets.write_text(json.dumps(dict.fromkeys(SECRET_NAMES, "k" * 48)))
+    secrets.chmod(0o644)
+
+    line = startup_failure(workdir, {})
+
+    assert "data/secrets.json is refused: its mode 0644" in line
 
 
 def _failed_login(server: Server, n: int, forwarded_for: str) -> httpx.Response:
