@@ -67,7 +67,12 @@ class LoginGuard:
     @contextmanager
     def attempt(self, email: str, client_ip: str) -> Iterator[PasswordAttempt]:
         """Hold a slot on both keys for one password check (or ``LoginThrottled``)."""
-        keys = (f"email:{email}", f"ip:{client_ip}")
+        with self.hold(f"email:{email}", f"ip:{client_ip}") as attempt:
+            yield attempt
+
+    @contextmanager
+    def hold(self, *keys: str) -> Iterator[PasswordAttempt]:
+        """Hold a slot on every key for one check (or ``LoginThrottled``)."""
         attempt = PasswordAttempt()
         held: list[str] = []
         try:
@@ -82,7 +87,7 @@ class LoginGuard:
                     self.limiter.hit(self.rate, "login", key)
             # After the failure is counted: the slot is never free in between.
             for key in held:
-                self._storage.incr(_in_flight(key), self._expiry, amount=-1)
+                self._release(key)
 
     @property
     def _storage(self) -> Storage:
@@ -98,11 +103,23 @@ class LoginGuard:
         # count outliving its key (in flight without a pause for a whole window)
         # reads low by what was then in flight: at most that many extra checks.
         in_flight = self._storage.incr(_in_flight(key), self._expiry)
+        if in_flight < 1:
+            # A release that outlived the count left it below zero and has not
+            # cleared it yet: start it afresh rather than refuse this check.
+            self._storage.clear(_in_flight(key))
+            in_flight = self._storage.incr(_in_flight(key), self._expiry)
         stats = self.limiter.get_window_stats(self.rate, "login", key)
         if 1 <= in_flight <= stats.remaining:
             return True
-        self._storage.incr(_in_flight(key), self._expiry, amount=-1)
+        self._release(key)
         return False
+
+    def _release(self, key: str) -> None:
+        # Below zero, the count expired while this check was in flight and the
+        # decrement made a new one: a debt that, re-armed by every later check,
+        # would refuse them all. Cleared, the count only ever reads low (above).
+        if self._storage.incr(_in_flight(key), self._expiry, amount=-1) < 0:
+            self._storage.clear(_in_flight(key))
 
     def _wait(self, key: str) -> int:
         stats = self.limiter.get_window_stats(self.rate, "login", key)

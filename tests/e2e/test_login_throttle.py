@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -141,6 +142,27 @@ def test_successful_logins_do_not_use_up_the_limit(guarded_hub: Hub) -> None:
             guarded_hub.auth.login(email, f"wrong-{n}", "203.0.113.9")
     with pytest.raises(LoginThrottled):
         guarded_hub.auth.login(email, PASSWORD, "203.0.113.9")
+
+
+def test_a_check_outliving_its_window_does_not_lock_the_key_out(
+    guard_storage: Storage,
+) -> None:
+    # A short window: its passing, while a check is in flight, is the scenario.
+    guard = LoginGuard.create(f"{LIMIT}/second", storage=guard_storage)
+    with guard.attempt("slow@example.com", "192.0.2.1"):
+        time.sleep(1.3)  # the in-flight count expires under this check
+    # Checks keep passing, also across the next windows (each a second long).
+    for _ in range(4):
+        with guard.attempt("slow@example.com", "192.0.2.1"):
+            pass
+        time.sleep(0.6)
+    # And the limit still holds.
+    for _ in range(LIMIT):
+        with guard.attempt("slow@example.com", "192.0.2.1") as attempt:
+            attempt.failed()
+    with pytest.raises(LoginThrottled):
+        with guard.attempt("slow@example.com", "192.0.2.1"):
+            pass
 
 
 # --- the current password on a password change ---------------------------------
