@@ -15,7 +15,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
-from itemhub.commands import InvalidInput, PasswordHasher
+from itemhub.commands import AlreadyExists, InvalidInput, PasswordHasher
 from itemhub.projections import ReadModels, UserCredentials
 
 T = TypeVar("T")
@@ -233,14 +233,43 @@ class Authenticator:
             raise AccountDeactivated("this account is deactivated")
         return user
 
-    def change_password(self, email: str, client_ip: str, change: Callable[[], T]) -> T:
-        """Run a command that checks the current password, throttled like a login."""
-        with self.guard.attempt(email, client_ip) as attempt:
+    def change_password(
+        self, user: UserCredentials, client_ip: str, change: Callable[[], T]
+    ) -> T:
+        """Run a command that checks the current password, throttled like a login.
+
+        Counted by the user's id too: a new e-mail (no password needed) does
+        not give a holder of the token a fresh count.
+        """
+        keys = (f"user:{user.id}", f"email:{user.email}", f"ip:{client_ip}")
+        with self.guard.hold(*keys) as attempt:
             try:
                 return change()
             except InvalidInput as exc:
                 if exc.field == "current_password":
                     attempt.failed()
+                raise
+
+    def change_own_email(
+        self,
+        user: UserCredentials,
+        email: str | None,
+        client_ip: str,
+        change: Callable[[], T],
+    ) -> T:
+        """Run a command that may change the user's own e-mail.
+
+        A standard user's refused address counts like a wrong password: whether
+        an address has an account can be probed only at the login rate.
+        """
+        unchanged = email is None or email.strip().lower() == user.email
+        if user.is_superuser or unchanged:  # superusers see every address anyway
+            return change()
+        with self.guard.hold(f"user:{user.id}", f"ip:{client_ip}") as attempt:
+            try:
+                return change()
+            except AlreadyExists:  # refused, whatever the reason said
+                attempt.failed()
                 raise
 
     def session_user(self, user_id: UUID, token_version: int) -> UserCredentials | None:

@@ -193,6 +193,34 @@ async def test_wrong_current_passwords_over_the_api_are_throttled_like_logins(
     assert hub.head() == head  # nothing changed
 
 
+async def test_a_new_e_mail_does_not_reset_the_count_of_wrong_current_passwords(
+    hub: Hub,
+) -> None:
+    url = f"{API}/users/me/password"
+    async with api_client(hub, client_ip="10.7.2.1") as client:
+        user = await new_account(client, hub)
+
+        async def change(client: httpx.AsyncClient, current: str) -> httpx.Response:
+            body = {"current_password": current, "new_password": "next-pass-123"}
+            return await client.patch(url, json=body, headers=user.auth)
+
+        for n in range(LIMIT - 1):
+            assert (await change(client, f"wrong-{n}")).status_code == 422
+        # A stolen token changes the e-mail (no password needed) ...
+        moved = await client.patch(
+            f"{API}/users/me", json={"email": unique_email("moved")}, headers=user.auth
+        )
+        assert moved.status_code == 200, moved.text
+        assert (await change(client, "wrong-last")).status_code == 422
+    # ... and guesses on from another address: the account's count still holds.
+    async with api_client(hub, client_ip="10.7.2.2") as elsewhere:
+        head = hub.head()
+        throttled = await change(elsewhere, user.password)
+    assert throttled.status_code == 429, throttled.text
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 60
+    assert hub.head() == head  # the password did not change
+
+
 async def test_wrong_current_passwords_on_the_profile_page_are_throttled(
     app_env: Path, user: User
 ) -> None:
