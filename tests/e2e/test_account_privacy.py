@@ -156,6 +156,11 @@ async def test_probing_addresses_with_e_mail_changes_is_throttled_per_user(
                 )
                 for address in (ADMIN_EMAIL, unique_email("free"))
             ]
+            by_id = await c.patch(
+                f"{API}/users/{prober.id}",
+                json={"email": ADMIN_EMAIL},
+                headers=prober.auth,
+            )
             # ... and a password change waits too: one count for both.
             password = await c.patch(
                 f"{API}/users/me/password",
@@ -169,7 +174,7 @@ async def test_probing_addresses_with_e_mail_changes_is_throttled_per_user(
             renamed = await c.patch(
                 f"{API}/users/me", json={"full_name": "Pat"}, headers=prober.auth
             )
-    for response in (taken, free, password):
+    for response in (taken, free, by_id, password):
         assert response.status_code == 429, response.text
         assert 1 <= int(response.headers["Retry-After"]) <= 60
     assert renamed.status_code == 200, renamed.text
