@@ -45,9 +45,9 @@ class LoginThrottled(Exception):
 
 @dataclass(slots=True)
 class LoginGuard:
-    """Counts failed password checks per e-mail and per client IP in a moving window.
+    """Counts failed password checks per key (e-mail, user, IP) in a moving window.
 
-    Every check reserves a slot on both keys *before* the password is verified:
+    Every check reserves a slot on its keys *before* the password is verified:
     the failures in the window plus the checks in flight never exceed the limit,
     so parallel guesses cannot all pass one look at the counts. A check that
     succeeds gives its slot back; one that fails turns it into a failure.
@@ -65,12 +65,6 @@ class LoginGuard:
         )
 
     @contextmanager
-    def attempt(self, email: str, client_ip: str) -> Iterator[PasswordAttempt]:
-        """Hold a slot on both keys for one password check (or ``LoginThrottled``)."""
-        with self.hold(f"email:{email}", f"ip:{client_ip}") as attempt:
-            yield attempt
-
-    @contextmanager
     def hold(self, *keys: str) -> Iterator[PasswordAttempt]:
         """Hold a slot on every key for one check (or ``LoginThrottled``)."""
         attempt = PasswordAttempt()
@@ -83,11 +77,20 @@ class LoginGuard:
             yield attempt
         finally:
             if attempt.wrong:
-                for key in keys:
+                for key in (*keys, *attempt.also_counted):
                     self.limiter.hit(self.rate, "login", key)
             # After the failure is counted: the slot is never free in between.
             for key in held:
                 self._release(key)
+
+    def count_also(self, attempt: PasswordAttempt, key: str) -> None:
+        """Refuse a held check if ``key`` is used up, else count its failure there too.
+
+        No slot is held on ``key``: the keys held bound the checks in parallel.
+        """
+        if self.limiter.get_window_stats(self.rate, "login", key).remaining < 1:
+            raise LoginThrottled(self._wait(key))
+        attempt.also_counted.append(key)
 
     @property
     def _storage(self) -> Storage:
@@ -133,6 +136,8 @@ class PasswordAttempt:
     """One password check under a ``LoginGuard`` slot; mark it when it fails."""
 
     wrong: bool = False
+    # Keys that count a failure of this check without holding a slot on it.
+    also_counted: list[str] = field(default_factory=list)
 
     def failed(self) -> None:
         """The password was wrong: the slot becomes a counted failure."""
@@ -141,6 +146,11 @@ class PasswordAttempt:
 
 def _in_flight(key: str) -> str:
     return f"login-in-flight/{key}"
+
+
+def _account(user: UserCredentials) -> str:
+    """The throttle's key for a user's account, which outlives its e-mail."""
+    return f"user:{user.id}"
 
 
 # How long a token check may be reused at most: a bound for changes this process
@@ -219,10 +229,14 @@ class Authenticator:
     def login(self, email: str, password: str, client_ip: str) -> UserCredentials:
         """The user for these credentials, or ``LoginFailed``/``LoginThrottled``."""
         email = email.strip().lower()
-        with self.guard.attempt(email, client_ip) as attempt:
+        with self.guard.hold(f"email:{email}", f"ip:{client_ip}") as attempt:
             # No address has control characters; don't send one to the database.
             usable = email.isprintable() and len(email) <= 254
             user = self.read.credentials_by_email(email) if usable else None
+            if user is not None:
+                # By id too: an e-mail changed with a stolen token (no password
+                # needed) does not start the account's count afresh.
+                self.guard.count_also(attempt, _account(user))
             # Unknown users are checked against a dummy hash: same time, same answer.
             ok = self.hasher.verify(password, user.password_hash if user else None)
             if user is None or not ok:
@@ -241,7 +255,7 @@ class Authenticator:
         Counted by the user's id too: a new e-mail (no password needed) does
         not give a holder of the token a fresh count.
         """
-        keys = (f"user:{user.id}", f"email:{user.email}", f"ip:{client_ip}")
+        keys = (_account(user), f"email:{user.email}", f"ip:{client_ip}")
         with self.guard.hold(*keys) as attempt:
             try:
                 return change()
@@ -265,7 +279,7 @@ class Authenticator:
         unchanged = email is None or email.strip().lower() == user.email
         if user.is_superuser or unchanged:  # superusers see every address anyway
             return change()
-        with self.guard.hold(f"user:{user.id}", f"ip:{client_ip}") as attempt:
+        with self.guard.hold(_account(user), f"ip:{client_ip}") as attempt:
             try:
                 return change()
             except AlreadyExists:  # refused, whatever the reason said
