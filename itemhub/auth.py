@@ -15,7 +15,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
-from itemhub.commands import InvalidInput, PasswordHasher
+from itemhub.commands import AlreadyExists, InvalidInput, PasswordHasher
 from itemhub.projections import ReadModels, UserCredentials
 
 T = TypeVar("T")
@@ -45,9 +45,9 @@ class LoginThrottled(Exception):
 
 @dataclass(slots=True)
 class LoginGuard:
-    """Counts failed password checks per e-mail and per client IP in a moving window.
+    """Counts failed password checks per key (e-mail, user, IP) in a moving window.
 
-    Every check reserves a slot on both keys *before* the password is verified:
+    Every check reserves a slot on its keys *before* the password is verified:
     the failures in the window plus the checks in flight never exceed the limit,
     so parallel guesses cannot all pass one look at the counts. A check that
     succeeds gives its slot back; one that fails turns it into a failure.
@@ -65,9 +65,8 @@ class LoginGuard:
         )
 
     @contextmanager
-    def attempt(self, email: str, client_ip: str) -> Iterator[PasswordAttempt]:
-        """Hold a slot on both keys for one password check (or ``LoginThrottled``)."""
-        keys = (f"email:{email}", f"ip:{client_ip}")
+    def hold(self, *keys: str) -> Iterator[PasswordAttempt]:
+        """Hold a slot on every key for one check (or ``LoginThrottled``)."""
         attempt = PasswordAttempt()
         held: list[str] = []
         try:
@@ -78,11 +77,20 @@ class LoginGuard:
             yield attempt
         finally:
             if attempt.wrong:
-                for key in keys:
+                for key in (*keys, *attempt.also_counted):
                     self.limiter.hit(self.rate, "login", key)
             # After the failure is counted: the slot is never free in between.
             for key in held:
-                self._storage.incr(_in_flight(key), self._expiry, amount=-1)
+                self._release(key)
+
+    def count_also(self, attempt: PasswordAttempt, key: str) -> None:
+        """Refuse a held check if ``key`` is used up, else count its failure there too.
+
+        No slot is held on ``key``: the keys held bound the checks in parallel.
+        """
+        if self.limiter.get_window_stats(self.rate, "login", key).remaining < 1:
+            raise LoginThrottled(self._wait(key))
+        attempt.also_counted.append(key)
 
     @property
     def _storage(self) -> Storage:
@@ -98,11 +106,23 @@ class LoginGuard:
         # count outliving its key (in flight without a pause for a whole window)
         # reads low by what was then in flight: at most that many extra checks.
         in_flight = self._storage.incr(_in_flight(key), self._expiry)
+        if in_flight < 1:
+            # A release that outlived the count left it below zero and has not
+            # cleared it yet: start it afresh rather than refuse this check.
+            self._storage.clear(_in_flight(key))
+            in_flight = self._storage.incr(_in_flight(key), self._expiry)
         stats = self.limiter.get_window_stats(self.rate, "login", key)
         if 1 <= in_flight <= stats.remaining:
             return True
-        self._storage.incr(_in_flight(key), self._expiry, amount=-1)
+        self._release(key)
         return False
+
+    def _release(self, key: str) -> None:
+        # Below zero, the count expired while this check was in flight and the
+        # decrement made a new one: a debt that, re-armed by every later check,
+        # would refuse them all. Cleared, the count only ever reads low (above).
+        if self._storage.incr(_in_flight(key), self._expiry, amount=-1) < 0:
+            self._storage.clear(_in_flight(key))
 
     def _wait(self, key: str) -> int:
         stats = self.limiter.get_window_stats(self.rate, "login", key)
@@ -116,6 +136,8 @@ class PasswordAttempt:
     """One password check under a ``LoginGuard`` slot; mark it when it fails."""
 
     wrong: bool = False
+    # Keys that count a failure of this check without holding a slot on it.
+    also_counted: list[str] = field(default_factory=list)
 
     def failed(self) -> None:
         """The password was wrong: the slot becomes a counted failure."""
@@ -124,6 +146,11 @@ class PasswordAttempt:
 
 def _in_flight(key: str) -> str:
     return f"login-in-flight/{key}"
+
+
+def _account(user: UserCredentials) -> str:
+    """The throttle's key for a user's account, which outlives its e-mail."""
+    return f"user:{user.id}"
 
 
 # How long a token check may be reused at most: a bound for changes this process
@@ -202,10 +229,14 @@ class Authenticator:
     def login(self, email: str, password: str, client_ip: str) -> UserCredentials:
         """The user for these credentials, or ``LoginFailed``/``LoginThrottled``."""
         email = email.strip().lower()
-        with self.guard.attempt(email, client_ip) as attempt:
+        with self.guard.hold(f"email:{email}", f"ip:{client_ip}") as attempt:
             # No address has control characters; don't send one to the database.
             usable = email.isprintable() and len(email) <= 254
             user = self.read.credentials_by_email(email) if usable else None
+            if user is not None:
+                # By id too: an e-mail changed with a stolen token (no password
+                # needed) does not start the account's count afresh.
+                self.guard.count_also(attempt, _account(user))
             # Unknown users are checked against a dummy hash: same time, same answer.
             ok = self.hasher.verify(password, user.password_hash if user else None)
             if user is None or not ok:
@@ -216,14 +247,43 @@ class Authenticator:
             raise AccountDeactivated("this account is deactivated")
         return user
 
-    def change_password(self, email: str, client_ip: str, change: Callable[[], T]) -> T:
-        """Run a command that checks the current password, throttled like a login."""
-        with self.guard.attempt(email, client_ip) as attempt:
+    def change_password(
+        self, user: UserCredentials, client_ip: str, change: Callable[[], T]
+    ) -> T:
+        """Run a command that checks the current password, throttled like a login.
+
+        Counted by the user's id too: a new e-mail (no password needed) does
+        not give a holder of the token a fresh count.
+        """
+        keys = (_account(user), f"email:{user.email}", f"ip:{client_ip}")
+        with self.guard.hold(*keys) as attempt:
             try:
                 return change()
             except InvalidInput as exc:
                 if exc.field == "current_password":
                     attempt.failed()
+                raise
+
+    def change_own_email(
+        self,
+        user: UserCredentials,
+        email: str | None,
+        client_ip: str,
+        change: Callable[[], T],
+    ) -> T:
+        """Run a command that may change the user's own e-mail.
+
+        A standard user's refused address counts like a wrong password: whether
+        an address has an account can be probed only at the login rate.
+        """
+        unchanged = email is None or email.strip().lower() == user.email
+        if user.is_superuser or unchanged:  # superusers see every address anyway
+            return change()
+        with self.guard.hold(_account(user), f"ip:{client_ip}") as attempt:
+            try:
+                return change()
+            except AlreadyExists:  # refused, whatever the reason said
+                attempt.failed()
                 raise
 
     def session_user(self, user_id: UUID, token_version: int) -> UserCredentials | None:

@@ -118,12 +118,15 @@ class Settings(BaseSettings):
     def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for entry in value:
             try:
-                ip_network(entry, strict=False)
+                # Strict as uvicorn is: it takes a network with host bits set
+                # (10.0.0.5/24) for a literal name and silently trusts nobody.
+                ip_network(entry)
             except ValueError:
                 # "*" too: anyone could then forge the address the login
                 # throttle and the security log go by.
                 raise ValueError(
-                    f"expected the proxy's IP addresses or networks, got {entry!r}"
+                    f"expected the proxy's IP addresses or networks (no host bits "
+                    f"set in a network, e.g. 10.0.0.0/24), got {entry!r}"
                 ) from None
         return value
 

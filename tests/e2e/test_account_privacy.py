@@ -15,11 +15,20 @@ from sqlalchemy import select
 from itemhub import runtime
 from itemhub.runtime import Hub
 from tests.conftest import ADMIN_EMAIL, FAST_HASHER, make_settings, register
-from tests.e2e.api_helpers import API, api_client, as_admin, login
+from tests.e2e.api_helpers import (
+    API,
+    api_client,
+    as_admin,
+    login,
+    new_account,
+    unique_email,
+)
+from tests.e2e.test_board_ui import _eventually
 from tests.e2e.ui_helpers import RETRIES
 from tests.e2e.ui_helpers import login as ui_login
 
 MASKED = re.compile(r"\w\*\*\*@\w\*\*\*\.\w+ #[0-9a-f]{16}")
+LIMIT = 5  # ITEMHUB_LOGIN_RATE_LIMIT in the tests: 5/minute
 
 
 @pytest.fixture
@@ -124,4 +133,90 @@ async def test_the_profile_page_does_not_say_that_an_address_is_taken(
     await user.should_see("this e-mail address cannot be used", retries=RETRIES)
     await user.should_not_see("already exists")
     # Nothing changed: Pat still logs in with the old address.
+    assert await asyncio.to_thread(hub.read.credentials_by_email, "pat@example.com")
+
+
+async def test_probing_addresses_with_e_mail_changes_is_throttled_per_user(
+    hub: Hub,
+) -> None:
+    async with api_client(hub) as client:
+        prober = await new_account(client, hub, prefix="prober")
+        # Each from a new client address: only the account's count holds them.
+        for n in range(LIMIT):
+            async with api_client(hub, client_ip=f"10.6.0.{n}") as c:
+                refused = await c.patch(
+                    f"{API}/users/me", json={"email": ADMIN_EMAIL}, headers=prober.auth
+                )
+            assert refused.status_code == 409, refused.text
+        async with api_client(hub, client_ip="10.6.1.1") as c:
+            # Past the limit no answer tells a taken address from a free one ...
+            taken, free = [
+                await c.patch(
+                    f"{API}/users/me", json={"email": address}, headers=prober.auth
+                )
+                for address in (ADMIN_EMAIL, unique_email("free"))
+            ]
+            by_id = await c.patch(
+                f"{API}/users/{prober.id}",
+                json={"email": ADMIN_EMAIL},
+                headers=prober.auth,
+            )
+            # ... and a password change waits too: one count for both.
+            password = await c.patch(
+                f"{API}/users/me/password",
+                json={
+                    "current_password": prober.password,
+                    "new_password": "next-pass-123",
+                },
+                headers=prober.auth,
+            )
+            # A name alone is no probe.
+            renamed = await c.patch(
+                f"{API}/users/me", json={"full_name": "Pat"}, headers=prober.auth
+            )
+    for response in (taken, free, by_id, password):
+        assert response.status_code == 429, response.text
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["email"] == prober.email
+
+
+async def test_probing_addresses_from_one_client_address_is_throttled(
+    hub: Hub,
+) -> None:
+    async with api_client(hub, client_ip="10.6.2.1") as client:
+        probers = [await new_account(client, hub) for _ in range(LIMIT + 1)]
+        statuses = [
+            (
+                await client.patch(
+                    f"{API}/users/me", json={"email": ADMIN_EMAIL}, headers=p.auth
+                )
+            ).status_code
+            for p in probers
+        ]
+    assert statuses == [409] * LIMIT + [429]
+
+
+async def test_probing_addresses_on_the_profile_page_is_throttled(
+    app_env: Path, user: User
+) -> None:
+    del app_env
+    hub = runtime.current()
+    await asyncio.to_thread(register, hub, "pat@example.com")
+    await ui_login(user, "pat@example.com", "password-123")
+    await user.open("/profile")
+    email = user.find(marker="profile-email")
+
+    answers = user.notify.messages
+
+    async def save(address: str) -> str:
+        count = len(answers)
+        email.clear().type(address)
+        user.find(marker="save-profile").click()
+        await _eventually(lambda: len(answers) > count)  # one save at a time
+        return answers[-1]
+
+    for _ in range(LIMIT):
+        assert await save(ADMIN_EMAIL) == "this e-mail address cannot be used"
+    assert (await save("pat.new@example.com")).startswith("Too many")
     assert await asyncio.to_thread(hub.read.credentials_by_email, "pat@example.com")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -143,6 +144,27 @@ def test_successful_logins_do_not_use_up_the_limit(guarded_hub: Hub) -> None:
         guarded_hub.auth.login(email, PASSWORD, "203.0.113.9")
 
 
+def test_a_check_outliving_its_window_does_not_lock_the_key_out(
+    guard_storage: Storage,
+) -> None:
+    # A short window: its passing, while a check is in flight, is the scenario.
+    guard = LoginGuard.create(f"{LIMIT}/second", storage=guard_storage)
+    with guard.hold("email:slow@example.com", "ip:192.0.2.1"):
+        time.sleep(1.3)  # the in-flight count expires under this check
+    # Checks keep passing, also across the next windows (each a second long).
+    for _ in range(4):
+        with guard.hold("email:slow@example.com", "ip:192.0.2.1"):
+            pass
+        time.sleep(0.6)
+    # And the limit still holds.
+    for _ in range(LIMIT):
+        with guard.hold("email:slow@example.com", "ip:192.0.2.1") as attempt:
+            attempt.failed()
+    with pytest.raises(LoginThrottled):
+        with guard.hold("email:slow@example.com", "ip:192.0.2.1"):
+            pass
+
+
 # --- the current password on a password change ---------------------------------
 
 
@@ -169,6 +191,37 @@ async def test_wrong_current_passwords_over_the_api_are_throttled_like_logins(
         assert response.status_code == 429, response.text
         assert 1 <= int(response.headers["Retry-After"]) <= 60
     assert hub.head() == head  # nothing changed
+
+
+async def test_a_new_e_mail_does_not_reset_the_count_of_wrong_current_passwords(
+    hub: Hub,
+) -> None:
+    url = f"{API}/users/me/password"
+    async with api_client(hub, client_ip="10.7.2.1") as client:
+        user = await new_account(client, hub)
+
+        async def change(client: httpx.AsyncClient, current: str) -> httpx.Response:
+            body = {"current_password": current, "new_password": "next-pass-123"}
+            return await client.patch(url, json=body, headers=user.auth)
+
+        for n in range(LIMIT - 1):
+            assert (await change(client, f"wrong-{n}")).status_code == 422
+        # A stolen token changes the e-mail (no password needed) ...
+        moved = await client.patch(
+            f"{API}/users/me", json={"email": unique_email("moved")}, headers=user.auth
+        )
+        assert moved.status_code == 200, moved.text
+        assert (await change(client, "wrong-last")).status_code == 422
+    # ... and guesses on from another address: the account's count still holds.
+    async with api_client(hub, client_ip="10.7.2.2") as elsewhere:
+        head = hub.head()
+        throttled = await change(elsewhere, user.password)
+        # Nor does a login with the new address give fresh guesses.
+        relogin = await login(elsewhere, moved.json()["email"], user.password)
+    for response in (throttled, relogin):
+        assert response.status_code == 429, response.text
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert hub.head() == head  # the password did not change
 
 
 async def test_wrong_current_passwords_on_the_profile_page_are_throttled(

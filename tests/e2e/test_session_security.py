@@ -203,6 +203,34 @@ async def test_logout_is_a_post_from_our_own_pages_only(
     assert session_id(user.http_client) != before
 
 
+@pytest.mark.parametrize(
+    ("fill", "button"),
+    [
+        (
+            {"current-password": ALICE[1], "new-password": "alice-new-password"},
+            "change-password",
+        ),
+        ({}, "logout-everywhere"),
+    ],
+    ids=["password-change", "log-out-everywhere"],
+)
+async def test_ending_ones_own_sessions_on_the_profile_page_lands_on_the_login(
+    app_env: Path, user: User, fill: dict[str, str], button: str
+) -> None:
+    del app_env
+    await _register_alice()
+    await login(user, *ALICE)
+    await user.open("/profile")
+    for marker, text in fill.items():
+        user.find(marker=marker).type(text)
+    user.find(marker=button).click()
+    await user.should_see("Log in to ItemHub", retries=RETRIES)
+    assert user.back_history[-1] == "/login"
+    await user.open("/profile")  # logged out: the profile is not shown
+    await user.should_see("Log in to ItemHub")
+    await user.should_not_see(marker="current-user")
+
+
 async def test_an_idle_session_ends(
     short_sessions: None, user: User, now: list[float]
 ) -> None:

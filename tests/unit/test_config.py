@@ -195,6 +195,19 @@ def test_no_proxy_is_trusted_unless_named_by_address_or_network(
         assert str(excinfo.value).startswith("ITEMHUB_FORWARDED_ALLOW_IPS: ")
 
 
+def test_a_proxy_network_with_host_bits_set_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # uvicorn would take it for a name, matching no address: no proxy trusted.
+    monkeypatch.setenv("ITEMHUB_FORWARDED_ALLOW_IPS", "172.28.0.10,10.0.0.5/24")
+
+    with pytest.raises(ConfigError, match=r"10\.0\.0\.5/24") as excinfo:
+        load()
+
+    assert str(excinfo.value).startswith("ITEMHUB_FORWARDED_ALLOW_IPS: ")
+    assert "host bits" in str(excinfo.value)
+
+
 def test_ui_sessions_idle_out_after_2_hours_and_end_after_7_days(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

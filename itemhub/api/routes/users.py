@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
@@ -49,6 +49,9 @@ from itemhub.runtime import Hub
 router = APIRouter(prefix="/users", tags=["users"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+TOO_MANY_ATTEMPTS: dict[int | str, dict[str, Any]] = {
+    429: {"model": Message, "description": "Too many wrong passwords or addresses"}
+}
 
 
 def _user_response(hub: Hub, user_id: UUID, status_code: int = 200) -> JSONResponse:
@@ -125,7 +128,7 @@ def read_user_me(hub: HubDep, user: CurrentUser) -> Response:
 @router.patch(
     "/me",
     response_model=UserPublic,
-    responses=AUTH | CONFLICT | UNAVAILABLE | VALIDATION,
+    responses=AUTH | CONFLICT | UNAVAILABLE | VALIDATION | TOO_MANY_ATTEMPTS,
 )
 def update_user_me(
     request: Request,
@@ -135,18 +138,22 @@ def update_user_me(
     body: UserUpdateMe,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Change your own e-mail or name."""
+    """Change your own e-mail or name; refused addresses are throttled like logins."""
+    ip = client_ip(request)
 
     def run(command_id: UUID | None) -> Response:
-        hub.bus.handle(
-            UpdateUser(
-                user_id=user.id,
-                email=body.email,
-                full_name=body.full_name,
-                command_id=command_id or uuid4(),
-            ),
-            ctx,
+        command = UpdateUser(
+            user_id=user.id,
+            email=body.email,
+            full_name=body.full_name,
+            command_id=command_id or uuid4(),
         )
+        try:
+            hub.auth.change_own_email(
+                user, body.email, ip, lambda: hub.bus.handle(command, ctx)
+            )
+        except LoginThrottled as exc:
+            raise too_many_attempts(exc) from None
         return _user_response(hub, user.id)
 
     return run_idempotent(request, hub, user.id, idempotency_key, body, run)
@@ -155,10 +162,7 @@ def update_user_me(
 @router.patch(
     "/me/password",
     response_model=Message,
-    responses=AUTH
-    | UNAVAILABLE
-    | VALIDATION
-    | {429: {"model": Message, "description": "Too many wrong passwords"}},
+    responses=AUTH | UNAVAILABLE | VALIDATION | TOO_MANY_ATTEMPTS,
 )
 def update_password_me(
     request: Request,
@@ -179,9 +183,7 @@ def update_password_me(
             command_id=command_id or uuid4(),
         )
         try:
-            hub.auth.change_password(
-                user.email, ip, lambda: hub.bus.handle(command, ctx)
-            )
+            hub.auth.change_password(user, ip, lambda: hub.bus.handle(command, ctx))
         except LoginThrottled as exc:
             raise too_many_attempts(exc) from None
         hub.security.record(
@@ -220,7 +222,12 @@ def read_user(hub: HubDep, user_id: UUID, user: CurrentUser) -> Response:
 @router.patch(
     "/{user_id}",
     response_model=UserPublic,
-    responses=SUPERUSER | NOT_FOUND | CONFLICT | UNAVAILABLE | VALIDATION,
+    responses=SUPERUSER
+    | NOT_FOUND
+    | CONFLICT
+    | UNAVAILABLE
+    | VALIDATION
+    | TOO_MANY_ATTEMPTS,
 )
 def update_user(
     request: Request,
@@ -233,20 +240,25 @@ def update_user(
 ) -> Response:
     """Change a user; password, roles and state only by superusers."""
     _self_or_superuser(user_id, user)
+    ip = client_ip(request)
 
     def run(command_id: UUID | None) -> Response:
-        hub.bus.handle(
-            UpdateUser(
-                user_id=user_id,
-                email=body.email,
-                full_name=body.full_name,
-                password=body.password,
-                is_superuser=body.is_superuser,
-                is_active=body.is_active,
-                command_id=command_id or uuid4(),
-            ),
-            ctx,
+        command = UpdateUser(
+            user_id=user_id,
+            email=body.email,
+            full_name=body.full_name,
+            password=body.password,
+            is_superuser=body.is_superuser,
+            is_active=body.is_active,
+            command_id=command_id or uuid4(),
         )
+        try:
+            # A standard user gets here only for their own account, as on /me.
+            hub.auth.change_own_email(
+                user, body.email, ip, lambda: hub.bus.handle(command, ctx)
+            )
+        except LoginThrottled as exc:
+            raise too_many_attempts(exc) from None
         return _user_response(hub, user_id)
 
     return run_idempotent(request, hub, user.id, idempotency_key, body, run)

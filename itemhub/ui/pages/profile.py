@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from itemhub.auth import LoginThrottled
+from itemhub.auth import REDIS_UNAVAILABLE, LoginThrottled
 from itemhub.commands import (
     ChangePassword,
     Command,
@@ -20,12 +21,15 @@ from itemhub.projections import UserCredentials
 from itemhub.runtime import Hub
 from itemhub.ui.frame import frame
 from itemhub.ui.session import (
+    close_session,
     in_thread,
     login_redirect,
     session_user,
     still_logged_in,
     ui_context,
 )
+
+log = logging.getLogger(__name__)
 
 
 def register(hub: Hub) -> None:
@@ -40,10 +44,16 @@ def register(hub: Hub) -> None:
         if me is None:
             return login_redirect(request)
 
-        async def run_command(command: Command, done: str) -> bool:
-            return await _run(hub, user, command, done)
-
         client_ip = request.client.host if request.client else "unknown"
+
+        async def run_command(command: Command, done: str) -> bool:
+            return await _run(hub, user, client_ip, command, done)
+
+        def logged_out() -> None:
+            # The token version moved, so this session is over: forget it here
+            # too (logout is a POST from a form, not a page to navigate to).
+            close_session()
+            ui.navigate.to("/login")
 
         with frame("Profile", me):
             with ui.card().classes("w-full max-w-lg"):
@@ -79,19 +89,15 @@ def register(hub: Hub) -> None:
                 )
 
                 async def change_password() -> None:
-                    changed = await _run(
-                        hub,
-                        user,
+                    if await run_command(
                         ChangePassword(
                             user_id=user.id,
                             current_password=current.value or "",
                             new_password=new.value or "",
                         ),
                         "Password changed; log in again",
-                        password_checked_from=client_ip,
-                    )
-                    if changed:  # the token version moved: this session is over
-                        ui.navigate.to("/logout")
+                    ):
+                        logged_out()
 
                 ui.button("Change password", on_click=change_password).mark(
                     "change-password"
@@ -104,7 +110,7 @@ def register(hub: Hub) -> None:
                     if await run_command(
                         LogOutEverywhere(user_id=user.id), "Logged out everywhere"
                     ):
-                        ui.navigate.to("/logout")
+                        logged_out()
 
                 ui.button(
                     "Log out everywhere", on_click=everywhere, color="negative"
@@ -113,32 +119,31 @@ def register(hub: Hub) -> None:
 
 
 async def _run(
-    hub: Hub,
-    user: UserCredentials,
-    command: Command,
-    done: str,
-    *,
-    password_checked_from: str | None = None,
+    hub: Hub, user: UserCredentials, client_ip: str, command: Command, done: str
 ) -> bool:
-    """Run a command; one checking the current password is throttled like a login."""
+    """Run a command; a password check or a new e-mail is throttled like a login."""
     if not await still_logged_in(hub, user):
         return False
-    ctx = ui_context(user)
+    handle = partial(hub.bus.handle, command, ui_context(user))
     try:
-        if password_checked_from is None:
-            await in_thread(hub.bus.handle, command, ctx)
-        else:
+        if isinstance(command, ChangePassword):
+            await in_thread(hub.auth.change_password, user, client_ip, handle)
+        elif isinstance(command, UpdateUser):
             await in_thread(
-                hub.auth.change_password,
-                user.email,
-                password_checked_from,
-                partial(hub.bus.handle, command, ctx),
+                hub.auth.change_own_email, user, command.email, client_ip, handle
             )
+        else:
+            await in_thread(handle)
     except LoginThrottled as exc:
         ui.notify(
-            f"Too many wrong passwords; try again in {exc.retry_after} s",
+            "Too many wrong passwords or refused e-mail addresses; "
+            f"try again in {exc.retry_after} s",
             type="negative",
         )
+        return False
+    except REDIS_UNAVAILABLE as exc:
+        log.warning("throttled change not possible, Redis is unavailable: %s", exc)
+        ui.notify("This is not possible right now; retry in a moment", type="negative")
         return False
     except DomainError as exc:
         ui.notify(str(exc), type="negative")
