@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,10 @@ def _sent_operations(user: User) -> list[str]:
 
 async def _eventually(check: Callable[[], bool], retries: int = RETRIES) -> None:
     for _ in range(retries):
-        if check():
-            return
+        # A page still being built has no elements to find yet: not there yet.
+        with contextlib.suppress(AssertionError):
+            if check():
+                return
         await asyncio.sleep(0.1)  # lets the loop deliver pushed updates
     raise AssertionError("condition not reached")
 
