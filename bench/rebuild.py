@@ -10,8 +10,8 @@ from typing import Literal
 from uuid import UUID, uuid4, uuid5
 
 from bench.backends import Backend, fresh_database, opened_hub
-from itemhub.commands.application import ItemHub, head_position
 from itemhub.events import NAMESPACE, Channel, EventMeta, HubAggregate, Item, User
+from itemhub.eventstore import ItemHub, head_position
 from itemhub.projections.registry import projection_names
 from itemhub.projections.replay import rebuild
 

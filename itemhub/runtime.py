@@ -29,7 +29,6 @@ from itemhub.commands import (
     ReadModelUnavailable,
     RegisterUser,
 )
-from itemhub.commands.application import ItemHub, head_position, open_store
 from itemhub.config import DatabaseTarget, Settings, secret_value
 from itemhub.datadir import (
     make_private_dir,
@@ -37,6 +36,7 @@ from itemhub.datadir import (
     with_dev_secrets,
 )
 from itemhub.events import NAMESPACE, EmailClaim, normalise_email
+from itemhub.eventstore import ItemHub, head_position, open_store
 from itemhub.projections import (
     ChangeFeed,
     ProjectionFailed,

@@ -1,4 +1,4 @@
-"""The write side: commands, their handlers, the policy and the ``ItemHub`` store."""
+"""The write side: commands, their handlers, the policy and password hashing."""
 
 from itemhub.commands.bus import HANDLERS, CommandBus
 from itemhub.commands.errors import (

@@ -16,7 +16,6 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from itemhub.commands import messages as m
-from itemhub.commands.application import ItemHub, head_position
 from itemhub.commands.errors import (
     AlreadyExists,
     Conflict,
@@ -46,6 +45,7 @@ from itemhub.events import (
     normalise_email,
 )
 from itemhub.events.user import clean_name
+from itemhub.eventstore import ItemHub, head_position
 
 A = TypeVar("A", bound=HubAggregate)
 C = TypeVar("C", bound=m.Command)

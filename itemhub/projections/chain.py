@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, func, insert, select
 
-from itemhub.commands.application import ItemHub
+from itemhub.eventstore import ItemHub
 from itemhub.projections.base import EventAt, Projection
 from itemhub.projections.deltas import Delta
 from itemhub.projections.store import ReadStore

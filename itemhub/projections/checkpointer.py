@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
-from itemhub.commands.application import ItemHub, head_position
+from itemhub.eventstore import ItemHub, head_position
 from itemhub.projections.background import BackgroundThread
 from itemhub.projections.checkpoints import BoardCheckpoints
 from itemhub.projections.history import board_as_of

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from itemhub.commands.application import ItemHub
 from itemhub.events import Item
+from itemhub.eventstore import ItemHub
 from itemhub.projections.checkpoints import BoardCheckpoints, BoardFold
 from itemhub.projections.dto import ItemCard
 from itemhub.projections.replay import iter_batches

@@ -13,7 +13,7 @@ import logging
 import time
 from pathlib import Path
 
-from itemhub.commands.application import ItemHub, head_position
+from itemhub.eventstore import ItemHub, head_position
 from itemhub.projections.dto import ProjectionStatus
 from itemhub.projections.election import Elector
 from itemhub.projections.feed import ChangeFeed

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
-from itemhub.commands.application import ItemHub, head_position
+from itemhub.eventstore import ItemHub, head_position
 from itemhub.projections.base import EventAt, Projection
 from itemhub.projections.registry import PROJECTIONS
 from itemhub.projections.schema import read_tables

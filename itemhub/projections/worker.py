@@ -14,7 +14,7 @@ import sqlalchemy.exc
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.projection import ApplicationSubscription
 
-from itemhub.commands.application import ItemHub
+from itemhub.eventstore import ItemHub
 from itemhub.projections import outbox
 from itemhub.projections.base import EventAt, Projection
 from itemhub.projections.feed import ChangeFeed

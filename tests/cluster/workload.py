@@ -25,9 +25,9 @@ from uuid import UUID, uuid4, uuid5
 import httpx
 import pytest
 
-from itemhub.commands.application import open_store
 from itemhub.config import parse_database_url
 from itemhub.events import NAMESPACE
+from itemhub.eventstore import open_store
 from tests.cluster.conftest import cluster_env, run_cli
 from tests.e2e.server import Server
 

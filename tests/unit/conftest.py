@@ -19,8 +19,8 @@ from itemhub.commands import (
     PasswordHasher,
     RegisterUser,
 )
-from itemhub.commands.application import ItemHub, head_position
 from itemhub.events import EventMeta, Item, SuperuserRoster, User
+from itemhub.eventstore import ItemHub, head_position
 
 COLUMNS = ("Backlog", "Todo", "Doing", "Done")
 PASSWORD = "password-123"

@@ -25,8 +25,8 @@ from itemhub.commands import (
     RegisterUser,
 )
 from itemhub.commands import messages as m
-from itemhub.commands.application import ItemHub
 from itemhub.commands.bus import handles
+from itemhub.eventstore import ItemHub
 from tests.unit.conftest import COLUMNS, FAST_HASHER, PASSWORD, SYSTEM_CLI, Board
 
 

@@ -1,4 +1,4 @@
-"""The API and the UI talk to the write side through commands, never to stores."""
+"""Which itemhub package may import which: the layers of DESIGN.md, enforced."""
 
 from __future__ import annotations
 
@@ -77,6 +77,50 @@ def test_the_import_check_catches_what_it_should(
     module.write_text(source + "\n")
 
     assert any(is_forbidden(m) for m in imported_modules(module)) is caught
+
+
+# package -> itemhub packages it must never import (DESIGN.md, section 2).
+NEVER = {
+    "events": ("eventstore", "commands", "projections", "api", "ui"),
+    "eventstore": ("commands", "projections", "api", "ui"),
+    "commands": ("projections", "api", "ui"),
+    "projections": ("commands", "api", "ui"),
+    "api": ("ui",),
+    "ui": ("api",),
+}
+
+
+def package_files(package: str) -> list[Path]:
+    """Every Python file of one itemhub package."""
+    return sorted((PACKAGE / package).rglob("*.py"))
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The itemhub packages a file imports (``itemhub.commands.bus`` -> commands)."""
+    return {
+        module.split(".")[1]
+        for module in imported_modules(path)
+        if module.startswith("itemhub.") and module.count(".") >= 1
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f for package in NEVER for f in package_files(package)],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_no_package_imports_a_layer_it_must_not(path: Path) -> None:
+    package = path.relative_to(PACKAGE).parts[0]
+    offending = sorted(imported_packages(path) & set(NEVER[package]))
+
+    assert offending == []
+
+
+def test_the_layer_check_sees_a_forbidden_import(tmp_path: Path) -> None:
+    module = tmp_path / "module.py"
+    module.write_text("def f():\n    from itemhub.commands.bus import CommandBus\n")
+
+    assert imported_packages(module) == {"commands"}
 
 
 def test_importing_the_api_and_the_ui_connects_to_no_database(

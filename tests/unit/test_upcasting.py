@@ -11,8 +11,8 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from itemhub.commands import ArchiveItem, EditItem, MoveItem, NotFound, RestoreItem
-from itemhub.commands.application import ItemHub
 from itemhub.events import Item
+from itemhub.eventstore import ItemHub
 from tests.unit.conftest import Board, new_item
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "item_created_v1.json"

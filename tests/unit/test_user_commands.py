@@ -26,8 +26,8 @@ from itemhub.commands import (
     RevokeSuperuser,
     UpdateUser,
 )
-from itemhub.commands.application import ItemHub
 from itemhub.events import EmailClaim
+from itemhub.eventstore import ItemHub
 from tests.unit.conftest import FAST_HASHER, PASSWORD, ROOT_EMAIL, SYSTEM_CLI, Board
 
 # --- bootstrap and registration -----------------------------------------------

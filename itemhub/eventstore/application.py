@@ -16,9 +16,9 @@ from eventsourcing.utils import Environment
 from itemhub.config import DatabaseTarget
 from itemhub.events import EmailClaim, Item, SuperuserRoster, User
 
-RECORDER_TOPIC = "itemhub.commands.sqlite_recorder:NotifyingSQLiteApplicationRecorder"
+RECORDER_TOPIC = "itemhub.eventstore.sqlite_recorder:NotifyingSQLiteApplicationRecorder"
 PG_RECORDER_TOPIC = (
-    "itemhub.commands.postgres_recorder:ReliablePostgresApplicationRecorder"
+    "itemhub.eventstore.postgres_recorder:ReliablePostgresApplicationRecorder"
 )
 
 
