@@ -10,7 +10,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from itemhub.api.tokens import InvalidToken, TokenClaims, TokenService
-from itemhub.auth import LoginThrottled
 from itemhub.commands import Channel, Context
 from itemhub.projections import UserCredentials
 from itemhub.projections.store import DATABASE_UNAVAILABLE
@@ -113,15 +112,6 @@ async def command_context(request: Request, user: CurrentUser) -> Context:
 
 
 CommandContext = Annotated[Context, Depends(command_context)]
-
-
-def too_many_attempts(exc: LoginThrottled) -> HTTPException:
-    """429 telling the client when a password may be tried again."""
-    return HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS,
-        str(exc),
-        headers={"Retry-After": str(exc.retry_after)},
-    )
 
 
 def client_ip(request: Request) -> str:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from itemhub.auth import REDIS_UNAVAILABLE
+from itemhub.auth import REDIS_UNAVAILABLE, LoginThrottled
 from itemhub.commands import (
     AlreadyExists,
     Conflict,
@@ -118,6 +118,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, Forbidden):
             await _record_denial(request, str(exc))
         return domain_error_response(exc)
+
+    @app.exception_handler(LoginThrottled)
+    async def on_throttled(_: Request, exc: LoginThrottled) -> JSONResponse:
+        # Logins, password and e-mail changes: when a password may be tried again.
+        return JSONResponse(
+            status_code=429,
+            content={"detail": str(exc)},
+            headers={"Retry-After": str(exc.retry_after)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -14,7 +14,6 @@ from itemhub.api.deps import (
     HubDep,
     TokensDep,
     client_ip,
-    too_many_attempts,
 )
 from itemhub.api.routes.common import AUTH, UNAVAILABLE
 from itemhub.api.schemas import Message, Token, UserPublic
@@ -57,7 +56,7 @@ def login_access_token(
         user = hub.auth.login(form.username, form.password, ip)
     except LoginThrottled as exc:
         record("login_throttled", f"retry after {exc.retry_after}s")
-        raise too_many_attempts(exc) from None
+        raise
     except LoginFailed:
         record("login_failed", "unknown e-mail or wrong password")
         raise HTTPException(

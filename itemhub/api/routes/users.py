@@ -14,7 +14,6 @@ from itemhub.api.deps import (
     HubDep,
     SuperUser,
     client_ip,
-    too_many_attempts,
 )
 from itemhub.api.idempotency import run_idempotent
 from itemhub.api.routes.common import (
@@ -36,7 +35,6 @@ from itemhub.api.schemas import (
     UserUpdate,
     UserUpdateMe,
 )
-from itemhub.auth import LoginThrottled
 from itemhub.commands import (
     ChangePassword,
     DeactivateUser,
@@ -148,12 +146,9 @@ def update_user_me(
             full_name=body.full_name,
             command_id=command_id or uuid4(),
         )
-        try:
-            hub.auth.change_own_email(
-                user, body.email, ip, lambda: hub.bus.handle(command, ctx)
-            )
-        except LoginThrottled as exc:
-            raise too_many_attempts(exc) from None
+        hub.auth.change_own_email(
+            user, body.email, ip, lambda: hub.bus.handle(command, ctx)
+        )
         return _user_response(hub, user.id)
 
     return run_idempotent(request, hub, user.id, idempotency_key, body, run)
@@ -182,10 +177,7 @@ def update_password_me(
             new_password=body.new_password,
             command_id=command_id or uuid4(),
         )
-        try:
-            hub.auth.change_password(user, ip, lambda: hub.bus.handle(command, ctx))
-        except LoginThrottled as exc:
-            raise too_many_attempts(exc) from None
+        hub.auth.change_password(user, ip, lambda: hub.bus.handle(command, ctx))
         hub.security.record(
             "token_revoked",
             channel="api",
@@ -252,13 +244,10 @@ def update_user(
             is_active=body.is_active,
             command_id=command_id or uuid4(),
         )
-        try:
-            # A standard user gets here only for their own account, as on /me.
-            hub.auth.change_own_email(
-                user, body.email, ip, lambda: hub.bus.handle(command, ctx)
-            )
-        except LoginThrottled as exc:
-            raise too_many_attempts(exc) from None
+        # A standard user gets here only for their own account, as on /me.
+        hub.auth.change_own_email(
+            user, body.email, ip, lambda: hub.bus.handle(command, ctx)
+        )
         return _user_response(hub, user_id)
 
     return run_idempotent(request, hub, user.id, idempotency_key, body, run)
