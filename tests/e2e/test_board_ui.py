@@ -242,6 +242,26 @@ async def test_presence_shows_everyone_viewing_the_board(
         await viewer.should_see(marker="viewer-Alice", retries=RETRIES)
 
 
+async def test_a_revoked_board_stops_showing_who_is_viewing(
+    app_env: Path, create_user: Callable[[], User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del app_env
+    alice, admin = create_user(), create_user()
+    route_navigation(monkeypatch, alice, admin)
+    hub = runtime.current()
+    alice_id = await _register(*ALICE)
+    await login(alice, *ALICE)
+    assert alice.client is not None
+    board = alice.client
+    await _handle(hub, DeactivateUser(user_id=alice_id), admin_context(hub))
+    await alice.should_see("Log in to ItemHub", retries=RETRIES)
+    await login(admin, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await admin.should_see(marker="viewer-Administrator", retries=RETRIES)
+    assert not any(
+        "viewer-Administrator" in e._markers for e in list(board.elements.values())
+    )
+
+
 async def test_a_stale_move_snaps_back_and_says_who_moved_first(
     app_env: Path, user: User
 ) -> None:
