@@ -44,7 +44,11 @@ from app import build
 from itemhub.api.schemas import ItemPublic, ItemsPublic
 from itemhub.commands import Channel, Context, CreateItem
 from itemhub.config import ConfigError, load_settings
-from itemhub.projections import ItemCard, ItemFilter, Page
+from itemhub.projections import ItemCard
+from itemhub.queries import (
+    ItemFilter,
+    Page,
+)
 from itemhub.runtime import Hub, StartupError
 
 BARE_ITEMS = "/bench/bare/items"

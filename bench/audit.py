@@ -25,11 +25,11 @@ from rich.table import Table
 from bench.backends import BACKENDS, Backend, fresh_database, opened_hub
 from bench.rebuild import populate
 from itemhub.events import NAMESPACE
-from itemhub.projections.audit import AuditFilter
-from itemhub.projections.checkpointer import Checkpointer
-from itemhub.projections.checkpoints import BoardCheckpoints
-from itemhub.projections.export import stream_csv, stream_json
-from itemhub.projections.history import board_as_of
+from itemhub.queries.audit import AuditFilter
+from itemhub.queries.checkpoints import BoardCheckpoints
+from itemhub.queries.export import stream_csv, stream_json
+from itemhub.queries.history import board_as_of
+from itemhub.readside.checkpointer import Checkpointer
 
 TARGETS = {
     "first page": 0.2,

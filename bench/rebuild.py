@@ -13,7 +13,7 @@ from bench.backends import Backend, fresh_database, opened_hub
 from itemhub.events import NAMESPACE, Channel, EventMeta, HubAggregate, Item, User
 from itemhub.eventstore import ItemHub, head_position
 from itemhub.projections.registry import projection_names
-from itemhub.projections.replay import rebuild
+from itemhub.readside.replay import rebuild
 
 USERS = 10
 ITEMS_PER_SAVE = 100

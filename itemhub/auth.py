@@ -16,7 +16,8 @@ from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from itemhub.commands import AlreadyExists, InvalidInput, PasswordHasher
-from itemhub.projections import ReadModels, UserCredentials
+from itemhub.projections import UserCredentials
+from itemhub.queries import ReadModels
 
 T = TypeVar("T")
 

@@ -31,13 +31,13 @@ from itemhub.commands import (
     RegisterUser,
 )
 from itemhub.config import ConfigError, load_settings
-from itemhub.projections.audit import AuditFilter
-from itemhub.projections.chain import verify_chain
-from itemhub.projections.export import stream_csv, stream_json
-from itemhub.projections.history import item_history
 from itemhub.projections.registry import projection_names
-from itemhub.projections.replay import differences
-from itemhub.projections.replay import rebuild as rebuild_projection
+from itemhub.queries.audit import AuditFilter
+from itemhub.queries.chain import verify_chain
+from itemhub.queries.export import stream_csv, stream_json
+from itemhub.queries.history import item_history
+from itemhub.readside.replay import differences
+from itemhub.readside.replay import rebuild as rebuild_projection
 from itemhub.runtime import Hub, StartupError
 
 cli = typer.Typer(

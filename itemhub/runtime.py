@@ -38,24 +38,26 @@ from itemhub.datadir import (
 from itemhub.events import NAMESPACE, EmailClaim, normalise_email
 from itemhub.eventstore import ItemHub, head_position, open_store
 from itemhub.projections import (
+    ProjectionStatus,
+    UserCredentials,
+)
+from itemhub.projections.registry import projection_names
+from itemhub.projections.users import UsersProjection
+from itemhub.queries import ReadModels
+from itemhub.queries.audit import AuditLog
+from itemhub.queries.checkpoints import BoardCheckpoints
+from itemhub.queries.idempotency import IdempotencyStore
+from itemhub.queries.security_log import SecurityLog
+from itemhub.readside import (
     ChangeFeed,
     ProjectionFailed,
-    ProjectionStatus,
-    ReadModels,
-    UserCredentials,
     file_lock,
 )
-from itemhub.projections.audit import AuditLog
-from itemhub.projections.checkpointer import Checkpointer
-from itemhub.projections.checkpoints import BoardCheckpoints
-from itemhub.projections.election import migration_lock, projection_lock
-from itemhub.projections.idempotency import IdempotencyStore
-from itemhub.projections.read_side import ReadSide
-from itemhub.projections.registry import projection_names
-from itemhub.projections.replay import catch_up
-from itemhub.projections.security_log import SecurityLog
-from itemhub.projections.store import ReadStore
-from itemhub.projections.users import UsersProjection
+from itemhub.readside.checkpointer import Checkpointer
+from itemhub.readside.election import migration_lock, projection_lock
+from itemhub.readside.read_side import ReadSide
+from itemhub.readside.replay import catch_up
+from itemhub.readstore.store import ReadStore
 
 log = logging.getLogger(__name__)
 

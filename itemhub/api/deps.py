@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from itemhub.api.tokens import InvalidToken, TokenClaims, TokenService
 from itemhub.commands import Channel, Context
 from itemhub.projections import UserCredentials
-from itemhub.projections.store import DATABASE_UNAVAILABLE
+from itemhub.readstore.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import Hub, checked_session
 
 bearer = HTTPBearer(auto_error=False, description="An access token from /login")

@@ -29,7 +29,7 @@ from itemhub.commands import (
     NotFound,
     ReadModelUnavailable,
 )
-from itemhub.projections.store import DATABASE_UNAVAILABLE
+from itemhub.readstore.store import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("itemhub.api")
 

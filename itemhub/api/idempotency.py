@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from itemhub.api.errors import invalid
 from itemhub.events import NAMESPACE
-from itemhub.projections.idempotency import StoredResponse
+from itemhub.queries.idempotency import StoredResponse
 from itemhub.runtime import Hub
 
 MAX_KEY = 200

@@ -8,7 +8,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from itemhub.projections import ItemCard, UserView
+from itemhub.projections import (
+    ItemCard,
+    UserView,
+)
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 Email = Annotated[StrictStr, Field(max_length=254, pattern=EMAIL_PATTERN)]

@@ -34,6 +34,7 @@ from itemhub.commands.messages import (
     UpdateUser,
 )
 from itemhub.commands.passwords import PasswordHasher
+from itemhub.commands.policy import Viewer, can_see
 from itemhub.events import SYSTEM_ACTOR_ID, Channel
 
 __all__ = [
@@ -70,4 +71,6 @@ __all__ = [
     "RevertItem",
     "RevokeSuperuser",
     "UpdateUser",
+    "Viewer",
+    "can_see",
 ]

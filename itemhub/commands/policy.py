@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from itemhub.commands.errors import Forbidden, NotFound
@@ -16,6 +17,21 @@ class Actor:
     id: UUID
     name: str
     is_superuser: bool
+
+
+class Viewer(Protocol):
+    """Whoever looks at the read side: an actor, a token's user, a session's user."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def is_superuser(self) -> bool: ...
+
+
+def can_see(viewer: Viewer, owner_id: UUID | None) -> bool:
+    """The read rule: superusers see everything, others only what they own."""
+    return viewer.is_superuser or (owner_id is not None and owner_id == viewer.id)
 
 
 def require_superuser(actor: Actor) -> None:
@@ -32,5 +48,5 @@ def require_self_or_superuser(actor: Actor, user_id: UUID) -> None:
 
 def require_item_access(actor: Actor, item: Item) -> None:
     """Owner or superuser; to others the item does not exist (no existence oracle)."""
-    if item.deleted or (item.owner_id != actor.id and not actor.is_superuser):
+    if item.deleted or not can_see(actor, item.owner_id):
         raise NotFound(f"item {item.id} not found")

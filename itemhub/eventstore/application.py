@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -14,9 +14,13 @@ from eventsourcing.domain import (
 from eventsourcing.utils import Environment
 
 from itemhub.config import DatabaseTarget
-from itemhub.events import EmailClaim, Item, SuperuserRoster, User
+from itemhub.events import EmailClaim, HubEvent, Item, SuperuserRoster, User
 
 RECORDER_TOPIC = "itemhub.eventstore.sqlite_recorder:NotifyingSQLiteApplicationRecorder"
+PAGE = 1000
+EventAt = tuple[HubEvent, int]
+"""An event and its position in the log."""
+
 PG_RECORDER_TOPIC = (
     "itemhub.eventstore.postgres_recorder:ReliablePostgresApplicationRecorder"
 )
@@ -89,3 +93,19 @@ def open_store(target: DatabaseTarget, *, create_table: bool) -> ItemHub:
 def head_position(app: ItemHub) -> int:
     """The position of the newest event in the log (0 when empty)."""
     return app.recorder.max_notification_id() or 0
+
+
+def iter_batches(
+    app: ItemHub, after: int, *, until: int | None = None, size: int = PAGE
+) -> Iterator[list[EventAt]]:
+    """Pages of (event, position) after ``after`` (up to ``until``, inclusive)."""
+    while True:
+        notifications = app.recorder.select_notifications(
+            start=after, limit=size, stop=until, inclusive_of_start=False
+        )
+        if not notifications:
+            return
+        yield [(cast(Any, app.mapper.to_domain_event(n)), n.id) for n in notifications]
+        after = notifications[-1].id
+        if len(notifications) < size:
+            return

@@ -1,4 +1,4 @@
-"""The read side: tables, projection workers, the change feed, query functions."""
+"""The folds: projections that turn events into read-model rows and deltas."""
 
 from itemhub.projections.deltas import (
     ActivityAdded,
@@ -14,23 +14,15 @@ from itemhub.projections.dto import (
     UserCredentials,
     UserView,
 )
-from itemhub.projections.feed import ChangeFeed
-from itemhub.projections.queries import ItemFilter, Page, ReadModels
-from itemhub.projections.worker import ProjectionFailed
 
 __all__ = [
     "ActivityAdded",
     "ActivityEntry",
-    "ChangeFeed",
     "Delta",
     "ItemCard",
     "ItemChanged",
-    "ItemFilter",
     "ItemRemoved",
-    "Page",
-    "ProjectionFailed",
     "ProjectionStatus",
-    "ReadModels",
     "UserChanged",
     "UserCredentials",
     "UserView",

@@ -10,7 +10,8 @@ from uuid import UUID
 from sqlalchemy import Connection, insert, select
 
 from itemhub.events import HubEvent, Item, User
-from itemhub.projections.base import EventAt, Projection
+from itemhub.eventstore import EventAt
+from itemhub.projections.base import Projection
 from itemhub.projections.deltas import ActivityAdded, Delta
 from itemhub.projections.dto import ActivityEntry
 

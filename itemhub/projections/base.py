@@ -8,11 +8,10 @@ from typing import ClassVar
 
 from sqlalchemy import Connection, Table, delete
 
-from itemhub.events import HubEvent
+from itemhub.eventstore import EventAt
 from itemhub.projections.deltas import Delta
-from itemhub.projections.schema import ReadTables
+from itemhub.readstore.schema import ReadTables
 
-EventAt = tuple[HubEvent, int]
 """A domain event and its position in the log."""
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from itemhub.events import Item, User
-from itemhub.projections.base import EventAt, Projection
+from itemhub.eventstore import EventAt
+from itemhub.projections.base import Projection
 from itemhub.projections.deltas import Delta, ItemChanged, ItemRemoved
 from itemhub.projections.dto import ItemCard
 

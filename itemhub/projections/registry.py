@@ -6,8 +6,8 @@ from itemhub.projections.activity import ActivityProjection
 from itemhub.projections.base import Projection
 from itemhub.projections.chain import ChainProjection
 from itemhub.projections.items import ItemsProjection
-from itemhub.projections.store import PROJECTION_NAMES
 from itemhub.projections.users import UsersProjection
+from itemhub.readstore.store import PROJECTION_NAMES
 
 PROJECTIONS: dict[str, type[Projection]] = {
     ItemsProjection.name: ItemsProjection,

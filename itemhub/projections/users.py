@@ -9,7 +9,8 @@ from uuid import UUID
 from sqlalchemy import Connection, select
 
 from itemhub.events import User
-from itemhub.projections.base import EventAt, Projection
+from itemhub.eventstore import EventAt
+from itemhub.projections.base import Projection
 from itemhub.projections.deltas import Delta, UserChanged
 from itemhub.projections.dto import UserView
 from itemhub.projections.items import _insert_for

@@ -6,7 +6,11 @@ from collections.abc import Sequence
 
 from nicegui import Event
 
-from itemhub.projections import ChangeFeed, Delta, ItemRemoved
+from itemhub.projections import (
+    Delta,
+    ItemRemoved,
+)
+from itemhub.readside import ChangeFeed
 from itemhub.ui.components.cards import CardFaces
 from itemhub.ui.presence import Presence
 

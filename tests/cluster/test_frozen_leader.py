@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from itemhub.projections.election import LEASE_SECONDS
+from itemhub.readside.election import LEASE_SECONDS
 from tests.cluster.conftest import token, wait_ready
 from tests.cluster.workload import (
     CommandLoad,

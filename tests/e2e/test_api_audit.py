@@ -19,7 +19,7 @@ import pytest
 from itemhub.api import create_api
 from itemhub.api.schemas import ItemPublic
 from itemhub.projections import ItemCard
-from itemhub.projections.audit import AuditFilter
+from itemhub.queries.audit import AuditFilter
 from itemhub.runtime import Hub
 from tests.conftest import ADMIN_PASSWORD, FAST_HASHER, make_settings
 from tests.e2e.api_helpers import (

@@ -41,7 +41,10 @@ from schemathesis.specs.openapi.checks import (
 from itemhub.api import create_api
 from itemhub.api.routes import items as item_routes
 from itemhub.commands import RegisterUser
-from itemhub.projections import ItemCard, UserCredentials
+from itemhub.projections import (
+    ItemCard,
+    UserCredentials,
+)
 from itemhub.runtime import Hub
 from tests.conftest import (
     ADMIN_EMAIL,

@@ -16,7 +16,7 @@ from nicegui.testing import User
 from itemhub import runtime
 from itemhub.commands import CreateItem, DeleteItem, MoveItem
 from itemhub.projections import ItemCard
-from itemhub.projections.queries import ReadModels
+from itemhub.queries.read_models import ReadModels
 from itemhub.ui.components.board_column import BoardColumn
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
 from tests.e2e.ui_helpers import login

@@ -44,16 +44,19 @@ from itemhub.commands import (
     RestoreItem,
     RevertItem,
 )
-from itemhub.projections import ActivityEntry, ItemCard
-from itemhub.projections.audit import AuditFilter, Bucket
-from itemhub.projections.base import EventAt
-from itemhub.projections.chain import verify_chain
-from itemhub.projections.checkpoints import BoardCheckpoints, BoardFold
-from itemhub.projections.history import board_as_of
-from itemhub.projections.queries import ItemFilter
+from itemhub.eventstore import EventAt, iter_batches
+from itemhub.projections import (
+    ActivityEntry,
+    ItemCard,
+)
 from itemhub.projections.registry import projection_names
-from itemhub.projections.replay import differences, iter_batches, rebuild
-from itemhub.projections.store import ReadStore, TrackingState
+from itemhub.queries.audit import AuditFilter, Bucket
+from itemhub.queries.chain import verify_chain
+from itemhub.queries.checkpoints import BoardCheckpoints, BoardFold
+from itemhub.queries.history import board_as_of
+from itemhub.queries.read_models import ItemFilter
+from itemhub.readside.replay import differences, rebuild
+from itemhub.readstore.store import ReadStore, TrackingState
 from itemhub.runtime import Hub
 from tests.conftest import admin_context, register
 

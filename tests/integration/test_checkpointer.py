@@ -5,9 +5,9 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 from itemhub.commands import CreateItem, MoveItem
-from itemhub.projections.checkpointer import Checkpointer
-from itemhub.projections.checkpoints import BoardCheckpoints
-from itemhub.projections.history import board_as_of
+from itemhub.queries.checkpoints import BoardCheckpoints
+from itemhub.queries.history import board_as_of
+from itemhub.readside.checkpointer import Checkpointer
 from itemhub.runtime import Hub
 from tests.conftest import register
 

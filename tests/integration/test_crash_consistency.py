@@ -43,8 +43,9 @@ from itemhub.commands import (
     RestoreItem,
 )
 from itemhub.events import Item, User
+from itemhub.eventstore import iter_batches
 from itemhub.projections.registry import projection_names
-from itemhub.projections.replay import catch_up, differences, iter_batches
+from itemhub.readside.replay import catch_up, differences
 from itemhub.runtime import Hub, ensure_first_superuser
 from tests.conftest import (
     FAST_HASHER,

@@ -52,9 +52,9 @@ from itemhub.commands import (
     RevokeSuperuser,
 )
 from itemhub.config import DEFAULT_COLUMNS
-from itemhub.projections.queries import ItemFilter
 from itemhub.projections.registry import projection_names
-from itemhub.projections.replay import differences
+from itemhub.queries.read_models import ItemFilter
+from itemhub.readside.replay import differences
 from itemhub.runtime import Hub
 from tests.conftest import (
     ADMIN_EMAIL,

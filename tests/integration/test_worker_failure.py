@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete
 
 from itemhub.commands import CreateItem, EditItem, ReadModelUnavailable
-from itemhub.projections.replay import rebuild
+from itemhub.readside.replay import rebuild
 from itemhub.runtime import Hub
 from tests.conftest import FAST_HASHER, make_settings, register
 
@@ -25,7 +25,7 @@ def test_failing_handler_stops_the_worker_and_the_command_reports_it(
         conn.execute(delete(items).where(items.c.id == item.aggregate_id))
     before = hub.store.tracking("items").position
 
-    with caplog.at_level(logging.ERROR, logger="itemhub.projections.worker"):
+    with caplog.at_level(logging.ERROR, logger="itemhub.readside.worker"):
         with pytest.raises(ReadModelUnavailable, match="cannot show it"):
             hub.bus.handle(EditItem(item_id=item.aggregate_id, title="edited"), alice)
         caplog.clear()  # the error was logged; the fixture fails tests on ERROR logs

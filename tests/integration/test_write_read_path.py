@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from itemhub.commands import Conflict, CreateItem, EditItem, MoveItem
-from itemhub.projections.replay import differences
+from itemhub.readside.replay import differences
 from itemhub.runtime import Hub
 from tests.conftest import register
 

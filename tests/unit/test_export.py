@@ -7,8 +7,8 @@ import io
 import json
 from typing import Any
 
-from itemhub.projections.audit import EXPORT_FIELDS
-from itemhub.projections.export import stream_csv, stream_json
+from itemhub.queries.audit import EXPORT_FIELDS
+from itemhub.queries.export import stream_csv, stream_json
 
 FORMULAS = ('=HYPERLINK("http://evil.example","open")', "+1", "-1", "@SUM(1)")
 # Tab and CR starts: no title holds them today, but every text cell is checked.

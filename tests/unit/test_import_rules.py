@@ -81,10 +81,38 @@ def test_the_import_check_catches_what_it_should(
 
 # package -> itemhub packages it must never import (DESIGN.md, section 2).
 NEVER = {
-    "events": ("eventstore", "commands", "projections", "api", "ui"),
-    "eventstore": ("commands", "projections", "api", "ui"),
-    "commands": ("projections", "api", "ui"),
-    "projections": ("commands", "api", "ui"),
+    "events": (
+        "eventstore",
+        "commands",
+        "projections",
+        "readstore",
+        "readside",
+        "queries",
+        "api",
+        "ui",
+    ),
+    "eventstore": (
+        "commands",
+        "projections",
+        "readstore",
+        "readside",
+        "queries",
+        "api",
+        "ui",
+    ),
+    "readstore": (
+        "eventstore",
+        "commands",
+        "projections",
+        "readside",
+        "queries",
+        "api",
+        "ui",
+    ),
+    "projections": ("commands", "readside", "queries", "api", "ui"),
+    "queries": ("commands", "readside", "api", "ui"),
+    "readside": ("commands", "api", "ui"),
+    "commands": ("projections", "readstore", "readside", "queries", "api", "ui"),
     "api": ("ui",),
     "ui": ("api",),
 }

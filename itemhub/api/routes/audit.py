@@ -30,12 +30,12 @@ from itemhub.api.schemas import (
     SecurityEntryPublic,
 )
 from itemhub.projections import ActivityEntry
-from itemhub.projections.audit import AuditFilter
-from itemhub.projections.chain import verify_chain
-from itemhub.projections.checkpoints import BoardCheckpoints
-from itemhub.projections.export import stream_csv, stream_json
-from itemhub.projections.history import board_as_of
-from itemhub.projections.security_log import KINDS
+from itemhub.queries.audit import AuditFilter
+from itemhub.queries.chain import verify_chain
+from itemhub.queries.checkpoints import BoardCheckpoints
+from itemhub.queries.export import stream_csv, stream_json
+from itemhub.queries.history import board_as_of
+from itemhub.queries.security_log import KINDS
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

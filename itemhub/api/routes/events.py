@@ -15,8 +15,13 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from itemhub.api.deps import Claims, CurrentUser, HubDep
 from itemhub.api.routes.common import AUTH, MAX_POSITION
-from itemhub.projections import ActivityAdded, ActivityEntry, Delta, UserCredentials
-from itemhub.projections.store import DATABASE_UNAVAILABLE
+from itemhub.projections import (
+    ActivityAdded,
+    ActivityEntry,
+    Delta,
+    UserCredentials,
+)
+from itemhub.readstore.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import checked_session
 
 router = APIRouter(prefix="/events", tags=["events"])

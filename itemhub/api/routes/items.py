@@ -45,8 +45,12 @@ from itemhub.commands import (
     RestoreItem,
     RevertItem,
 )
-from itemhub.projections import ItemCard, ItemFilter, UserCredentials
-from itemhub.projections.history import ItemVersion, item_history
+from itemhub.projections import (
+    ItemCard,
+    UserCredentials,
+)
+from itemhub.queries import ItemFilter
+from itemhub.queries.history import ItemVersion, item_history
 from itemhub.runtime import Hub
 
 router = APIRouter(prefix="/items", tags=["items"])

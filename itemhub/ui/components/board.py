@@ -19,7 +19,7 @@ from itemhub.projections import (
     ItemRemoved,
     UserCredentials,
 )
-from itemhub.projections.store import DATABASE_UNAVAILABLE
+from itemhub.readstore.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import Hub
 from itemhub.ui.components.board_column import (
     MOVE_CARD,

@@ -16,7 +16,10 @@ from itemhub.commands import (
     MoveItem,
     RestoreItem,
 )
-from itemhub.projections import ItemCard, UserCredentials
+from itemhub.projections import (
+    ItemCard,
+    UserCredentials,
+)
 from itemhub.runtime import Hub
 from itemhub.ui.session import in_thread, still_logged_in, ui_context
 

@@ -14,10 +14,14 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from nicegui import app, ui
 
-from itemhub.projections import ActivityAdded, ActivityEntry, Delta
-from itemhub.projections.audit import AuditFilter
-from itemhub.projections.chain import verify_chain
-from itemhub.projections.export import stream_csv, stream_json
+from itemhub.projections import (
+    ActivityAdded,
+    ActivityEntry,
+    Delta,
+)
+from itemhub.queries.audit import AuditFilter
+from itemhub.queries.chain import verify_chain
+from itemhub.queries.export import stream_csv, stream_json
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame

@@ -9,7 +9,10 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import Client, app, ui
 
-from itemhub.projections import Delta, ItemCard
+from itemhub.projections import (
+    Delta,
+    ItemCard,
+)
 from itemhub.runtime import Hub
 from itemhub.ui.components.board import BoardFilter, BoardView
 from itemhub.ui.components.cards import initials

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from itemhub.commands import DomainError, RevertItem
-from itemhub.projections.history import ItemVersion, item_history
+from itemhub.queries.history import ItemVersion, item_history
 from itemhub.runtime import Hub
 from itemhub.ui.frame import frame
 from itemhub.ui.session import (

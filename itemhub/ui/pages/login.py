@@ -16,7 +16,7 @@ from itemhub.auth import (
     LoginFailed,
     LoginThrottled,
 )
-from itemhub.projections.store import DATABASE_UNAVAILABLE
+from itemhub.readstore.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame

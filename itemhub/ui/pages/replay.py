@@ -12,10 +12,10 @@ from fastapi.responses import Response
 from nicegui import ui
 
 from itemhub.events import Item
-from itemhub.projections.audit import AuditFilter
-from itemhub.projections.history import LoggedEvent, item_as_of, logged_events
 from itemhub.projections.registry import projection_names
-from itemhub.projections.replay import rebuild
+from itemhub.queries.audit import AuditFilter
+from itemhub.queries.history import LoggedEvent, item_as_of, logged_events
+from itemhub.readside.replay import rebuild
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame

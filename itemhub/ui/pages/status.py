@@ -8,7 +8,12 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import background_tasks, ui
 
-from itemhub.projections import Delta, ItemChanged, ItemRemoved, ProjectionStatus
+from itemhub.projections import (
+    Delta,
+    ItemChanged,
+    ItemRemoved,
+    ProjectionStatus,
+)
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame

@@ -8,8 +8,8 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import ui
 
-from itemhub.projections.checkpoints import BoardCheckpoints
-from itemhub.projections.history import board_as_of
+from itemhub.queries.checkpoints import BoardCheckpoints
+from itemhub.queries.history import board_as_of
 from itemhub.runtime import Hub
 from itemhub.ui.components.cards import initials, slug
 from itemhub.ui.forbidden import forbidden_page

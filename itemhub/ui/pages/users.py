@@ -18,7 +18,11 @@ from itemhub.commands import (
     RevokeSuperuser,
     UpdateUser,
 )
-from itemhub.projections import Delta, UserChanged, UserView
+from itemhub.projections import (
+    Delta,
+    UserChanged,
+    UserView,
+)
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame

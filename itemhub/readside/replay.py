@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
-from itemhub.eventstore import ItemHub, head_position
-from itemhub.projections.base import EventAt, Projection
+from itemhub.eventstore import ItemHub, head_position, iter_batches
+from itemhub.projections.base import Projection
 from itemhub.projections.registry import PROJECTIONS
-from itemhub.projections.schema import read_tables
-from itemhub.projections.store import (
+from itemhub.readstore.schema import read_tables
+from itemhub.readstore.store import (
     Fenced,
     ReadStore,
     advance_tracking,
     read_tracking,
 )
 
-PAGE = 1000
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log)."""
 
@@ -38,22 +37,6 @@ class ReplayResult:
     def rate(self) -> float:
         """Events per second."""
         return self.events / self.seconds if self.seconds else float(self.events)
-
-
-def iter_batches(
-    app: ItemHub, after: int, *, until: int | None = None, size: int = PAGE
-) -> Iterator[list[EventAt]]:
-    """Pages of (event, position) after ``after`` (up to ``until``, inclusive)."""
-    while True:
-        notifications = app.recorder.select_notifications(
-            start=after, limit=size, stop=until, inclusive_of_start=False
-        )
-        if not notifications:
-            return
-        yield [(cast(Any, app.mapper.to_domain_event(n)), n.id) for n in notifications]
-        after = notifications[-1].id
-        if len(notifications) < size:
-            return
 
 
 def catch_up(app: ItemHub, store: ReadStore, name: str) -> int:

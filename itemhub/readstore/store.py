@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateTable
 
-from itemhub.projections.outbox import metadata as outbox_metadata
-from itemhub.projections.schema import ReadTables, read_tables
+from itemhub.readstore.outbox_table import metadata as outbox_metadata
+from itemhub.readstore.schema import ReadTables, read_tables
 
 PROJECTION_NAMES = ("items", "users", "activity", "chain")
 WRITER_IDLE_IN_TRANSACTION_MS = 15_000

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import insert, select
 
-from itemhub.projections.store import ReadStore
+from itemhub.readstore.store import ReadStore
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, Select, and_, case, func, or_, select
 
 from itemhub.projections.dto import ActivityEntry, ItemCard, UserCredentials, UserView
 from itemhub.projections.items import card_from_row
-from itemhub.projections.schema import ReadTables
 from itemhub.projections.users import user_from_row
+from itemhub.readstore.schema import ReadTables
 
 T = TypeVar("T")
 ItemSort = Literal["position", "created_at", "updated_at", "title"]

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 import psycopg
 from psycopg import sql
 
-from itemhub.projections import outbox
-from itemhub.projections.background import BackgroundThread
-from itemhub.projections.feed import ChangeFeed
-from itemhub.projections.store import ReadStore
+from itemhub.readside import outbox
+from itemhub.readside.background import BackgroundThread
+from itemhub.readside.feed import ChangeFeed
+from itemhub.readstore.store import ReadStore
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from itemhub.projections.audit import EXPORT_FIELDS
+from itemhub.queries.audit import EXPORT_FIELDS
 
 ExportRows = Iterable[Sequence[Sequence[Any]]]
 """Chunks of rows in ``EXPORT_FIELDS`` order, as ``AuditLog.export_rows`` gives."""

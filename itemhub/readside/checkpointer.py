@@ -14,9 +14,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from itemhub.eventstore import ItemHub, head_position
-from itemhub.projections.background import BackgroundThread
-from itemhub.projections.checkpoints import BoardCheckpoints
-from itemhub.projections.history import board_as_of
+from itemhub.queries.checkpoints import BoardCheckpoints
+from itemhub.queries.history import board_as_of
+from itemhub.readside.background import BackgroundThread
 
 log = logging.getLogger(__name__)
 

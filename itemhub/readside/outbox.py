@@ -16,13 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Connection,
-    MetaData,
-    String,
-    Table,
-    Text,
     delete,
     func,
     insert,
@@ -37,25 +31,12 @@ from itemhub.projections.deltas import (
     ItemRemoved,
     UserChanged,
 )
-from itemhub.projections.schema import UTCDateTime
+from itemhub.readstore.outbox_table import metadata, outbox
 
 CHANNEL = "itemhub_projected"
 # Long enough for an instance to reconnect after a database restart and read
 # what it missed; short enough that the table stays a few thousand rows.
 RETENTION = dt.timedelta(minutes=10)
-
-metadata = MetaData()
-outbox = Table(
-    "change_feed_outbox",
-    metadata,
-    Column("projection", String(64), primary_key=True),
-    # The last log position of the batch; per projection, batches commit in
-    # position order (the tracking row serialises them), so a reader that
-    # resumes "after position p" never skips a row.
-    Column("position", BigInteger, primary_key=True),
-    Column("payload", Text, nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-)
 
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "item.changed": TypeAdapter(ItemChanged),

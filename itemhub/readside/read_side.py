@@ -15,13 +15,13 @@ from pathlib import Path
 
 from itemhub.eventstore import ItemHub, head_position
 from itemhub.projections.dto import ProjectionStatus
-from itemhub.projections.election import Elector
-from itemhub.projections.feed import ChangeFeed
-from itemhub.projections.file_lock import FileLock
 from itemhub.projections.registry import PROJECTIONS
-from itemhub.projections.relay import OutboxRelay, Positions
-from itemhub.projections.store import ReadStore
-from itemhub.projections.worker import ProjectionFailed, ProjectionWorker
+from itemhub.readside.election import Elector
+from itemhub.readside.feed import ChangeFeed
+from itemhub.readside.file_lock import FileLock
+from itemhub.readside.relay import OutboxRelay, Positions
+from itemhub.readside.worker import ProjectionFailed, ProjectionWorker
+from itemhub.readstore.store import ReadStore
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from itemhub.events import HubEvent, Item, User
 from itemhub.projections import items as items_module
 from itemhub.projections.dto import ItemCard
 from itemhub.projections.items import ItemsProjection, card_from_row
-from itemhub.projections.schema import ReadTables, read_tables
-from itemhub.projections.store import ReadStore
+from itemhub.readstore.schema import ReadTables, read_tables
+from itemhub.readstore.store import ReadStore
 
 # The fewest positions between two checkpoints. With many items the spacing
 # grows with the item count (PER_ITEM positions per item), so that the cache

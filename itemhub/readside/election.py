@@ -19,8 +19,8 @@ from contextlib import contextmanager
 
 import psycopg
 
-from itemhub.projections.background import BackgroundThread
-from itemhub.projections.worker import ProjectionWorker
+from itemhub.readside.background import BackgroundThread
+from itemhub.readside.worker import ProjectionWorker
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from itemhub.projections.store import ReadStore
+from itemhub.readstore.store import ReadStore
 
 RETENTION = dt.timedelta(hours=24)
 

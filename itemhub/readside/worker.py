@@ -14,11 +14,11 @@ import sqlalchemy.exc
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.projection import ApplicationSubscription
 
-from itemhub.eventstore import ItemHub
-from itemhub.projections import outbox
-from itemhub.projections.base import EventAt, Projection
-from itemhub.projections.feed import ChangeFeed
-from itemhub.projections.store import (
+from itemhub.eventstore import EventAt, ItemHub
+from itemhub.projections.base import Projection
+from itemhub.readside import outbox
+from itemhub.readside.feed import ChangeFeed
+from itemhub.readstore.store import (
     Fenced,
     ReadStore,
     TrackingState,

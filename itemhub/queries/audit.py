@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from itemhub.projections.dto import ActivityEntry
-from itemhub.projections.schema import ReadTables, UTCDateTime
+from itemhub.readstore.schema import ReadTables, UTCDateTime
 
 EXPORT_CHUNK = 5000
 EXPORT_FIELDS = tuple(f.name for f in dataclasses.fields(ActivityEntry))

@@ -9,10 +9,9 @@ from typing import Any
 from uuid import UUID
 
 from itemhub.events import Item
-from itemhub.eventstore import ItemHub
-from itemhub.projections.checkpoints import BoardCheckpoints, BoardFold
+from itemhub.eventstore import ItemHub, iter_batches
 from itemhub.projections.dto import ItemCard
-from itemhub.projections.replay import iter_batches
+from itemhub.queries.checkpoints import BoardCheckpoints, BoardFold
 
 ITEM_FIELDS = ("title", "description", "column", "position", "owner_id", "archived")
 

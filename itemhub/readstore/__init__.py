@@ -1,0 +1,1 @@
+"""The read store: engines, the schema of the read tables, tracking rows."""
