@@ -40,8 +40,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from app import build
 from itemhub.api.schemas import ItemPublic, ItemsPublic
+from itemhub.bootstrap import StartupError
 from itemhub.commands import Channel, Context, CreateItem
 from itemhub.config import ConfigError, load_settings
 from itemhub.projections import ItemCard
@@ -49,7 +49,8 @@ from itemhub.queries import (
     ItemFilter,
     Page,
 )
-from itemhub.runtime import Hub, StartupError
+from itemhub.runtime import Hub
+from itemhub.web import build
 
 BARE_ITEMS = "/bench/bare/items"
 JSON = "application/json"

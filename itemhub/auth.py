@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 from uuid import UUID
 
-import redis.exceptions
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
@@ -18,14 +17,9 @@ from limits.strategies import MovingWindowRateLimiter
 from itemhub.commands import AlreadyExists, InvalidInput, PasswordHasher
 from itemhub.projections import UserCredentials
 from itemhub.queries import ReadModels
+from itemhub.readstore.outages import translating_outages
 
 T = TypeVar("T")
-
-# The login throttle's shared counts (Redis, several instances) cannot be read.
-REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
 
 
 class LoginFailed(Exception):
@@ -218,6 +212,7 @@ class SessionCache:
         return len(self._entries)
 
 
+@translating_outages
 @dataclass(slots=True)
 class Authenticator:
     """Checks passwords against the users read model (slow: call off the loop)."""

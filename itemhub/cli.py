@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import runpy
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, NoReturn
 from uuid import UUID
 
@@ -23,6 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from itemhub.bootstrap import StartupError
 from itemhub.commands import (
     SYSTEM_ACTOR_ID,
     Channel,
@@ -33,12 +32,8 @@ from itemhub.commands import (
 from itemhub.config import ConfigError, load_settings
 from itemhub.projections.registry import projection_names
 from itemhub.queries.audit import AuditFilter
-from itemhub.queries.chain import verify_chain
 from itemhub.queries.export import stream_csv, stream_json
-from itemhub.queries.history import item_history
-from itemhub.readside.replay import differences
-from itemhub.readside.replay import rebuild as rebuild_projection
-from itemhub.runtime import Hub, StartupError
+from itemhub.runtime import Hub
 
 cli = typer.Typer(
     name="itemhub",
@@ -87,11 +82,10 @@ def serve(
         os.environ["ITEMHUB_HOST"] = host
     if port is not None:
         os.environ["ITEMHUB_PORT"] = str(port)
-    app_file = Path(__file__).resolve().parents[1] / "app.py"
-    if not app_file.exists():
-        fail(f"cannot find {app_file}", 2)
-    sys.path.insert(0, str(app_file.parent))
-    runpy.run_path(str(app_file), run_name="__main__")
+    # Imported here: the web app pulls in NiceGUI, which no other command needs.
+    from itemhub.web import main
+
+    main()
 
 
 @cli.command()
@@ -112,7 +106,7 @@ def create_user(
 ) -> None:
     """Create a user."""
     with opened_hub() as hub:
-        result = hub.bus.handle(
+        result = hub.commands.send(
             RegisterUser(
                 email=email,
                 password=password,
@@ -144,7 +138,7 @@ def rebuild(
             def report(done: int, head: int, task: TaskID = task) -> None:
                 progress.update(task, completed=done, total=head)
 
-            result = rebuild_projection(hub.app, hub.store, projection, report)
+            result = hub.queries.rebuild(projection, report)
             progress.console.print(
                 f"{projection}: {result.events} events to position {result.position} "
                 f"in {result.seconds:.2f}s ({result.rate:,.0f} events/s)"
@@ -181,7 +175,7 @@ def verify(
     with opened_hub() as hub:
         hub.catch_up()
         for projection in names:
-            position, found = differences(hub.app, hub.store, projection)
+            position, found = hub.queries.differences(projection)
             if found:
                 broken = True
                 console.print(
@@ -201,7 +195,7 @@ def verify_chain_command() -> None:
     """Check the stored events against the hash chain; name the first broken link."""
     with opened_hub() as hub:
         hub.catch_up()
-        report = verify_chain(hub.app, hub.store)
+        report = hub.queries.chain_report()
     if report.intact:
         console.print(f"chain intact: {report.checked} events checked")
         return
@@ -227,7 +221,7 @@ def export_audit(
         fail(str(exc), 2)
     with opened_hub() as hub:
         hub.catch_up()
-        entries = hub.audit.export_rows(audit_filter)
+        entries = hub.queries.audit.export_rows(audit_filter)
         chunks = stream_json(entries) if format == "json" else stream_csv(entries)
         for chunk in chunks:
             sys.stdout.write(chunk)
@@ -242,7 +236,7 @@ def history(item_id: Annotated[str, typer.Argument(help="The item's id.")]) -> N
     except ValueError:
         fail(f"not an item id: {item_id!r}", 2)
     with opened_hub() as hub:
-        versions = item_history(hub.app, parsed)
+        versions = hub.queries.item_history(parsed)
     if not versions:
         fail(f"no item {item_id}", 1)
     table = Table("version", "time (UTC)", "actor", "channel", "action", "changes")

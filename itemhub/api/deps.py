@@ -10,9 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from itemhub.api.tokens import InvalidToken, TokenClaims, TokenService
-from itemhub.commands import Channel, Context
+from itemhub.commands import Channel, Context, StoreUnavailable
 from itemhub.projections import UserCredentials
-from itemhub.readstore.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import Hub, checked_session
 
 bearer = HTTPBearer(auto_error=False, description="An access token from /login")
@@ -96,7 +95,7 @@ async def optional_superuser(
         user = await current_user(hub, claims)
     except HTTPException:
         return None
-    except DATABASE_UNAVAILABLE:
+    except StoreUnavailable:
         return None
     return user if user.is_superuser else None
 

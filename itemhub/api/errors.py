@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from itemhub.auth import REDIS_UNAVAILABLE, LoginThrottled
+from itemhub.auth import LoginThrottled
 from itemhub.commands import (
     AlreadyExists,
     Conflict,
@@ -28,8 +28,8 @@ from itemhub.commands import (
     InvalidState,
     NotFound,
     ReadModelUnavailable,
+    StoreUnavailable,
 )
-from itemhub.readstore.store import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("itemhub.api")
 
@@ -141,34 +141,27 @@ def install_error_handlers(app: FastAPI) -> None:
             await _record_denial(request, str(exc.detail))
         return await http_exception_handler(request, exc)
 
-    async def on_store_unavailable(request: Request, exc: Exception) -> Response:
+    @app.exception_handler(StoreUnavailable)
+    async def on_store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
         # An outage, not a bug: one line (no traceback), and ask for a retry.
         request_id = getattr(request.state, "request_id", "-")
-        store = "database" if isinstance(exc, DATABASE_UNAVAILABLE) else "Redis"
         log.warning(
             "request %s %s %s: %s unavailable: %s",
             request_id,
             request.method,
             request.url.path,
-            store,
-            (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200],
+            exc.store,
+            exc.reason,
         )
-        what = "database" if store == "database" else "shared session store"
         return JSONResponse(
             status_code=503,
             content={
-                "detail": f"The {what} is unavailable; retry shortly "
+                "detail": f"The {exc.store} is unavailable; retry shortly "
                 "(with the same Idempotency-Key for a command)",
                 "request_id": request_id,
             },
             headers={"Retry-After": "1"},
         )
-
-    # Handlers for specific classes run inside the app (Starlette re-raises
-    # what the catch-all handler below answers, to log it as a crash). Redis
-    # holds the login throttle's counts when several instances share them.
-    for unavailable in (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE):
-        app.add_exception_handler(unavailable, on_store_unavailable)
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:

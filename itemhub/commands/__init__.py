@@ -10,6 +10,7 @@ from itemhub.commands.errors import (
     InvalidState,
     NotFound,
     ReadModelUnavailable,
+    StoreUnavailable,
 )
 from itemhub.commands.messages import (
     ArchiveItem,
@@ -70,6 +71,7 @@ __all__ = [
     "RestoreItem",
     "RevertItem",
     "RevokeSuperuser",
+    "StoreUnavailable",
     "UpdateUser",
     "Viewer",
     "can_see",

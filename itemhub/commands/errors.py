@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from itemhub.events.errors import DomainError, InvalidInput
+from itemhub.events.errors import DomainError, InvalidInput, StoreUnavailable
 
 __all__ = [
     "AlreadyExists",
@@ -16,6 +16,7 @@ __all__ = [
     "InvalidState",
     "NotFound",
     "ReadModelUnavailable",
+    "StoreUnavailable",
 ]
 
 

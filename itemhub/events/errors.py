@@ -16,6 +16,15 @@ class InvalidInput(DomainError):
         self.message = message
 
 
+class StoreUnavailable(DomainError):
+    """A store (the database, the shared session store) cannot answer now: retry."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(f"the {store} is unavailable: {reason}")
+        self.store = store
+        self.reason = reason
+
+
 def check_text(field: str, value: str, *, multiline: bool = False) -> None:
     """Refuse control characters (NUL and friends): no database can show them."""
     allowed = {"\n", "\r", "\t"} if multiline else set()

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from itemhub.projections.dto import ActivityEntry
+from itemhub.readstore.outages import translating_outages
 from itemhub.readstore.schema import ReadTables, UTCDateTime
 
 EXPORT_CHUNK = 5000
@@ -70,6 +71,7 @@ class AuditPage:
     next_before: int | None
 
 
+@translating_outages
 class AuditLog:
     """Queries over the activity read model."""
 

@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from itemhub.readstore.outages import translating_outages
 from itemhub.readstore.store import ReadStore
 
 RETENTION = dt.timedelta(hours=24)
@@ -25,6 +26,7 @@ class StoredResponse:
     headers: dict[str, str]
 
 
+@translating_outages
 class IdempotencyStore:
     """Keeps responses for 24 hours; the first one stored for a key wins."""
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, Select, and_, case, func, or_, select
 from itemhub.projections.dto import ActivityEntry, ItemCard, UserCredentials, UserView
 from itemhub.projections.items import card_from_row
 from itemhub.projections.users import user_from_row
+from itemhub.readstore.outages import translating_outages
 from itemhub.readstore.schema import ReadTables
 
 T = TypeVar("T")
@@ -40,6 +41,7 @@ class Page(Generic[T]):
     count: int
 
 
+@translating_outages
 class ReadModels:
     """Read-only access to the read models through one engine."""
 

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import insert, select
 
+from itemhub.readstore.outages import translating_outages
 from itemhub.readstore.store import ReadStore
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class SecurityEntry:
     detail: str
 
 
+@translating_outages
 class SecurityLog:
     """Appends and lists security entries; a failure to record never fails a request.
 

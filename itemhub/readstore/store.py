@@ -8,9 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-import sqlalchemy.exc
-from eventsourcing import persistence as es_persistence
 from sqlalchemy import (
     Connection,
     Table,
@@ -34,18 +31,6 @@ WRITER_IDLE_IN_TRANSACTION_MS = 15_000
 READ_POOL_SIZE = 12
 WRITER_POOL_SIZE = 5
 POOL_TIMEOUT = 10.0
-
-
-# Errors that mean "the database cannot answer now" (down, restarting, out of
-# connections), not "this request is wrong": clients should retry.
-DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    es_persistence.OperationalError,
-    es_persistence.InterfaceError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-    psycopg.OperationalError,
-)
 
 
 class Fenced(Exception):

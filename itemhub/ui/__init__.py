@@ -22,7 +22,7 @@ def register(hub: Hub) -> LiveFeed:
         users,
     )
 
-    live = LiveFeed(hub.feed)
+    live = LiveFeed(hub.queries)
     login.register(hub)
     board.register(hub, live)
     users.register(hub, live)

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from nicegui import Event
 
+from itemhub.facades import Queries
 from itemhub.projections import (
     Delta,
     ItemRemoved,
 )
-from itemhub.readside import ChangeFeed
 from itemhub.ui.components.cards import CardFaces
 from itemhub.ui.presence import Presence
 
@@ -19,11 +19,11 @@ class LiveFeed:
     """One ``Event`` per process; a page subscribing inside its function is
     unsubscribed automatically when its client goes away."""
 
-    def __init__(self, feed: ChangeFeed) -> None:
+    def __init__(self, queries: Queries) -> None:
         self.changed: Event[Sequence[Delta]] = Event()
         self.presence = Presence()
         self.faces = CardFaces()
-        self._unsubscribe = feed.subscribe(self._forward)
+        self._unsubscribe = queries.subscribe(self._forward)
 
     def _forward(self, deltas: Sequence[Delta]) -> None:
         for delta in deltas:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from nicegui.storage import Storage
 
+from itemhub.bootstrap import StartupError
 from itemhub.config import Settings
 from itemhub.datadir import PRIVATE_DIR_MODE
-from itemhub.runtime import StartupError
 
 KEY_PREFIX = "itemhub:nicegui:"
 

@@ -15,6 +15,6 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ITEMHUB_DATABASE_URL", f"sqlite:///{tmp_path}/data/itemhub.db")
     monkeypatch.setenv("ITEMHUB_FIRST_SUPERUSER_EMAIL", ADMIN_EMAIL)
     monkeypatch.setenv("ITEMHUB_FIRST_SUPERUSER_PASSWORD", ADMIN_PASSWORD)
-    # httpx clients on the whole app (runtime.current_app()) send Host: test.
+    # httpx clients on the whole app (the app NiceGUI built) send Host: test.
     monkeypatch.setenv("ITEMHUB_ALLOWED_HOSTS", "test")
     return tmp_path

@@ -12,7 +12,6 @@ import pytest
 from nicegui.testing import User
 from sqlalchemy import select
 
-from itemhub import runtime
 from itemhub.runtime import Hub
 from tests.conftest import ADMIN_EMAIL, FAST_HASHER, make_settings, register
 from tests.e2e.api_helpers import (
@@ -24,7 +23,7 @@ from tests.e2e.api_helpers import (
     unique_email,
 )
 from tests.e2e.test_board_ui import _eventually
-from tests.e2e.ui_helpers import RETRIES
+from tests.e2e.ui_helpers import RETRIES, running_hub
 from tests.e2e.ui_helpers import login as ui_login
 
 MASKED = re.compile(r"\w\*\*\*@\w\*\*\*\.\w+ #[0-9a-f]{16}")
@@ -112,7 +111,7 @@ async def test_a_failed_ui_login_of_an_unknown_username_is_stored_masked(
     user.find(marker="password").type("wrong-password")
     user.find(marker="login").click()
     await user.should_see("Incorrect e-mail or password", retries=RETRIES)
-    hub = runtime.current()
+    hub = running_hub()
     (entry,) = hub.security.recent(kind="login_failed")
     assert entry.channel == "ui"
     assert MASKED.fullmatch(entry.email), entry.email
@@ -123,7 +122,7 @@ async def test_the_profile_page_does_not_say_that_an_address_is_taken(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     await asyncio.to_thread(register, hub, "pat@example.com")
     await ui_login(user, "pat@example.com", "password-123")
     await user.open("/profile")
@@ -201,7 +200,7 @@ async def test_probing_addresses_on_the_profile_page_is_throttled(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     await asyncio.to_thread(register, hub, "pat@example.com")
     await ui_login(user, "pat@example.com", "password-123")
     await user.open("/profile")

@@ -10,11 +10,10 @@ from typing import Any
 
 from nicegui.testing import User
 
-from itemhub import runtime
 from itemhub.commands import Context, CreateItem, EditItem, MoveItem, RegisterUser
 from itemhub.runtime import Hub
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
-from tests.e2e.ui_helpers import RETRIES, login
+from tests.e2e.ui_helpers import RETRIES, login, running_hub
 
 
 async def _handle(hub: Hub, command: Any, ctx: Context) -> Any:
@@ -25,7 +24,7 @@ async def test_standard_users_cannot_open_audit_or_replay(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     await _handle(
         hub,
         RegisterUser(email="alice@example.com", password="alice-password"),
@@ -52,7 +51,7 @@ async def test_the_audit_trail_filters_by_url_and_shows_new_events_live(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     admin = admin_context(hub)
     first = await _handle(hub, CreateItem(title="first card", column="Todo"), admin)
     await _handle(
@@ -81,7 +80,7 @@ async def test_the_csv_download_neutralises_formula_titles(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     formulas = ('=HYPERLINK("http://evil.example","open")', "+1", "-1", "@SUM(1)")
     for formula in formulas:
         created = await _handle(
@@ -99,7 +98,7 @@ async def test_history_restores_a_version_with_a_compensating_event(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     admin = admin_context(hub)
     item = await _handle(hub, CreateItem(title="original", column="Todo"), admin)
     await _handle(hub, EditItem(item_id=item.aggregate_id, title="changed"), admin)
@@ -119,7 +118,7 @@ async def test_time_travel_shows_the_past_board_read_only(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     admin = admin_context(hub)
     item = await _handle(hub, CreateItem(title="traveller", column="Todo"), admin)
     await _handle(
@@ -138,7 +137,7 @@ async def test_replay_steps_through_events_and_rebuilds_a_projection(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     admin = admin_context(hub)
     item = await _handle(hub, CreateItem(title="replayed", column="Todo"), admin)
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)

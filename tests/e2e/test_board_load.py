@@ -13,13 +13,12 @@ import pytest
 from nicegui import Client, background_tasks
 from nicegui.testing import User
 
-from itemhub import runtime
 from itemhub.commands import CreateItem, DeleteItem, MoveItem
 from itemhub.projections import ItemCard
 from itemhub.queries.read_models import ReadModels
 from itemhub.ui.components.board_column import BoardColumn
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
-from tests.e2e.ui_helpers import login
+from tests.e2e.ui_helpers import login, running_hub
 
 PAGE_TASK = 'wait for result of page "/"'
 BLOCK_LIMIT = 10.0  # seconds; a safety net only, the test releases it at once
@@ -63,7 +62,7 @@ async def test_a_tab_deleted_while_its_board_loads_ends_quietly(
     app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     await asyncio.to_thread(
         hub.bus.handle,
         CreateItem(title="loaded late", column="Todo"),
@@ -86,7 +85,7 @@ async def test_changes_during_the_load_are_not_undone_by_it(
     app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     admin = admin_context(hub)
 
     def create(title: str) -> UUID:

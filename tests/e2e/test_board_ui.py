@@ -15,7 +15,6 @@ from nicegui import ui
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
-from itemhub import runtime
 from itemhub.commands import (
     ChangeProfile,
     Context,
@@ -35,6 +34,8 @@ from tests.e2e.ui_helpers import (
     drag,
     login,
     route_navigation,
+    running_app,
+    running_hub,
 )
 
 ALICE = ("alice@example.com", "alice-password")
@@ -42,7 +43,7 @@ ENDED = "Your session has ended; please log in again"
 
 
 async def _register(email: str, password: str, *, superuser: bool = False) -> UUID:
-    hub = runtime.current()
+    hub = running_hub()
     result = await asyncio.to_thread(
         hub.bus.handle,
         RegisterUser(
@@ -122,7 +123,7 @@ async def test_two_users_see_each_others_changes_live(
 
     alice.find(marker="add-Todo").type("Write the spec").trigger("keydown.enter")
     await admin.should_see("Write the spec", retries=RETRIES)
-    hub = runtime.current()
+    hub = running_hub()
     (card,) = hub.read.board()["Todo"]
     assert card.title == "Write the spec"
 
@@ -149,8 +150,8 @@ async def test_two_users_see_each_others_changes_live(
 async def test_a_rest_change_appears_in_an_open_page(app_env: Path, user: User) -> None:
     del app_env
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
-    api = runtime.current_app()
-    transport = httpx.ASGITransport(app=api)  # type: ignore[arg-type]
+    api = running_app()
+    transport = httpx.ASGITransport(app=api)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         token = (
             await client.post(
@@ -172,7 +173,7 @@ async def test_standard_users_see_only_their_own_items(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     await _handle(
         hub, CreateItem(title="Admin's secret", column="Todo"), admin_context(hub)
     )
@@ -188,7 +189,7 @@ async def test_an_open_tab_of_a_deactivated_user_can_no_longer_act(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     alice_id = await _register(*ALICE)
     await login(user, *ALICE)
     add = next(iter(user.find(marker="add-Todo").elements))
@@ -207,7 +208,7 @@ async def test_a_demoted_superuser_cannot_act_on_others_items(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     bob = await _register("bob@example.com", "bob-password", superuser=True)
     item = await _handle(
         hub, CreateItem(title="admin's card", column="Todo"), admin_context(hub)
@@ -248,7 +249,7 @@ async def test_a_revoked_board_stops_showing_who_is_viewing(
     del app_env
     alice, admin = create_user(), create_user()
     route_navigation(monkeypatch, alice, admin)
-    hub = runtime.current()
+    hub = running_hub()
     alice_id = await _register(*ALICE)
     await login(alice, *ALICE)
     assert alice.client is not None
@@ -266,7 +267,7 @@ async def test_a_stale_move_snaps_back_and_says_who_moved_first(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     admin = admin_context(hub)
     item = await _handle(hub, CreateItem(title="contested", column="Todo"), admin)
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -300,7 +301,7 @@ async def test_a_drag_within_a_column_reorders_it_for_everyone(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     admin = admin_context(hub)
     ids = [
         (await _handle(hub, CreateItem(title=t, column="Todo"), admin)).aggregate_id
@@ -320,7 +321,7 @@ async def test_open_boards_follow_a_renumbered_column_and_a_renamed_owner(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     admin = admin_context(hub)
     alice = await _register(*ALICE)
     ctx = Context(actor_id=alice, channel=admin.channel)
@@ -363,7 +364,7 @@ async def test_cards_are_data_and_changes_go_out_as_card_operations(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     admin = admin_context(hub)
     first = await _handle(hub, CreateItem(title="first", column="Todo"), admin)
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)

@@ -8,17 +8,16 @@ import pytest
 from limits.storage import RedisStorage
 from nicegui.testing import User
 
-from itemhub import runtime
 from itemhub.auth import LoginGuard
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.e2e.ui_helpers import RETRIES, login
+from tests.e2e.ui_helpers import RETRIES, login, running_hub
 
 
 def throttle_store_down(monkeypatch: pytest.MonkeyPatch) -> None:
     """Count failed logins in a Redis that is not there."""
     # Nothing listens on port 1: the shared counts of failed logins are gone.
     monkeypatch.setattr(
-        runtime.current().auth,
+        running_hub().auth,
         "guard",
         LoginGuard.create("5/minute", storage=RedisStorage("redis://127.0.0.1:1/0")),
     )
@@ -44,10 +43,10 @@ async def test_a_password_change_while_the_throttle_store_is_down_notifies(
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
     await user.open("/profile")
     throttle_store_down(monkeypatch)
-    head = runtime.current().head()
+    head = running_hub().head()
     user.find(marker="current-password").type(ADMIN_PASSWORD)
     user.find(marker="new-password").type("next-pass-123")
     user.find(marker="change-password").click()
     await user.should_see("not possible right now", retries=RETRIES)
     await user.should_see(marker="current-user")  # still logged in, unchanged
-    assert runtime.current().head() == head
+    assert running_hub().head() == head

@@ -17,7 +17,6 @@ import redis
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from nicegui.testing import User
 
-from itemhub import runtime
 from itemhub.api import create_api
 from itemhub.auth import LoginFailed, LoginGuard, LoginThrottled
 from itemhub.runtime import Hub
@@ -30,7 +29,7 @@ from tests.e2e.api_helpers import (
     new_account,
     unique_email,
 )
-from tests.e2e.ui_helpers import RETRIES
+from tests.e2e.ui_helpers import RETRIES, running_hub
 from tests.e2e.ui_helpers import login as ui_login
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -242,6 +241,6 @@ async def test_wrong_current_passwords_on_the_profile_page_are_throttled(
     change(ADMIN_PASSWORD)
     await user.should_see("Too many wrong passwords", retries=RETRIES)
     await user.should_see(marker="current-user")  # still logged in, unchanged
-    hub = runtime.current()
+    hub = running_hub()
     with pytest.raises(LoginThrottled):
         await asyncio.to_thread(hub.auth.login, ADMIN_EMAIL, ADMIN_PASSWORD, "10.7.1.1")

@@ -15,14 +15,13 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlalchemy import select, update
 
-from itemhub import runtime
 from itemhub.commands import CreateItem, RegisterUser, RevokeSuperuser
 from itemhub.runtime import Hub, checked_session
 from itemhub.ui import session
 from itemhub.ui.components.board_column import BoardColumn
 from itemhub.ui.session import SESSION_KEY
 from tests.conftest import admin_context
-from tests.e2e.ui_helpers import RETRIES, login
+from tests.e2e.ui_helpers import RETRIES, login, running_hub
 
 BOB = ("bob@example.com", "bob-password")
 # The issue's bound: 2 s after the demotion returned, polled every 0.1 s.
@@ -43,7 +42,7 @@ async def _handle(hub: Hub, command: Any) -> Any:
 
 async def _superuser_bob(user: User, path: str) -> tuple[Hub, UUID, Client]:
     """Bob, a superuser, logged in with ``path`` open; returns his tab's client."""
-    hub = runtime.current()
+    hub = running_hub()
     bob = await _handle(
         hub,
         RegisterUser(email=BOB[0], password=BOB[1], full_name="Bob", is_superuser=True),
@@ -74,7 +73,7 @@ async def test_a_demoted_superusers_board_stops_showing_others_cards(
     app_on: Path, user: User
 ) -> None:
     del app_on
-    hub = runtime.current()
+    hub = running_hub()
     await _handle(hub, CreateItem(title="admin's before", column="Todo"))
     hub, bob, board = await _superuser_bob(user, "/")
     await user.should_see("admin's before", retries=RETRIES)
@@ -157,7 +156,7 @@ async def test_a_board_follows_a_role_change_that_leaves_the_session_valid(
     app_on: Path, user: User
 ) -> None:
     del app_on
-    hub = runtime.current()
+    hub = running_hub()
     await _handle(hub, CreateItem(title="admin's card", column="Todo"))
     hub, bob, _ = await _superuser_bob(user, "/")
     await user.should_see("admin's card", retries=RETRIES)

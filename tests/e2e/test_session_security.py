@@ -13,7 +13,6 @@ import pytest
 from nicegui.testing import User
 from nicegui.testing.user_navigate import UserNavigate
 
-from itemhub import runtime
 from itemhub.commands import CreateItem, RegisterUser
 from itemhub.config import secret_value
 from itemhub.runtime import checked_session
@@ -26,6 +25,7 @@ from tests.e2e.ui_helpers import (
     cookie_session_id,
     login,
     route_navigation,
+    running_hub,
 )
 
 ALICE = ("alice@example.com", "alice-password")
@@ -47,12 +47,12 @@ MAX_AGE = 3600
 
 def session_id(client: httpx.AsyncClient) -> str:
     """The NiceGUI session id in this browser's session cookie."""
-    secret = secret_value(runtime.current().settings.storage_secret)
+    secret = secret_value(running_hub().settings.storage_secret)
     return cookie_session_id(client.cookies["session"], secret)
 
 
 async def _register_alice() -> None:
-    hub = runtime.current()
+    hub = running_hub()
     await asyncio.to_thread(
         hub.bus.handle,
         RegisterUser(email=ALICE[0], password=ALICE[1]),
@@ -252,7 +252,7 @@ async def test_an_open_tab_acts_while_in_use_and_not_once_idled_out(
 ) -> None:
     del short_sessions
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
-    hub = runtime.current()
+    hub = running_hub()
 
     def add(title: str) -> None:
         user.find(marker="add-Todo").type(title).trigger("keydown.enter")
@@ -292,7 +292,7 @@ async def test_only_superusers_may_travel_back_in_time(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     await asyncio.to_thread(
         hub.bus.handle, CreateItem(title="past", column="Todo"), admin_context(hub)
     )

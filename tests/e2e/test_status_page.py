@@ -8,10 +8,9 @@ from pathlib import Path
 import httpx
 from nicegui.testing import User
 
-from itemhub import runtime
 from itemhub.commands import CreateItem, RegisterUser
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
-from tests.e2e.ui_helpers import login
+from tests.e2e.ui_helpers import login, running_hub
 
 
 async def test_status_page_shows_every_column_and_projection(
@@ -30,7 +29,7 @@ async def test_status_page_is_forbidden_to_standard_users(
     app_env: Path, user: User
 ) -> None:
     del app_env
-    hub = runtime.current()
+    hub = running_hub()
     await asyncio.to_thread(
         hub.bus.handle,
         RegisterUser(email="bob@example.com", password="bob-password-1"),
@@ -52,7 +51,7 @@ async def test_status_counts_update_live_when_an_item_is_created(
     await login(user, ADMIN_EMAIL, ADMIN_PASSWORD)
     await user.open("/status")
     await user.should_see(marker="count-Todo", content="0")
-    hub = runtime.current()
+    hub = running_hub()
     # Blocking command (it waits for the read models): off the event loop.
     await asyncio.to_thread(
         hub.bus.handle, CreateItem(title="live", column="Todo"), admin_context(hub)
@@ -64,7 +63,7 @@ async def test_health_endpoints_answer_from_the_parent_app(
     app_env: Path, user: User
 ) -> None:
     del app_env, user
-    hub = runtime.current()
+    hub = running_hub()
     from fastapi import FastAPI
 
     from itemhub.api import API_PREFIX, api_router

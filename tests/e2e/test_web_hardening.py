@@ -11,7 +11,7 @@ import httpx
 import pytest
 from nicegui.testing import User
 
-from itemhub import runtime
+from tests.e2e.ui_helpers import running_app
 
 SOCKET = "/_nicegui_ws/socket.io/?EIO=4&transport=polling"
 DOCS = ("/docs", "/redoc", "/openapi.json")
@@ -21,7 +21,7 @@ HSTS = "max-age=63072000; includeSubDomains"
 @asynccontextmanager
 async def web_client(host: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the whole app (every middleware) sending ``Host: host``."""
-    transport = httpx.ASGITransport(app=runtime.current_app())  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=running_app())
     async with httpx.AsyncClient(
         transport=transport, base_url=f"http://{host}"
     ) as client:

@@ -10,15 +10,30 @@ from uuid import UUID
 
 import itsdangerous
 import pytest
+from fastapi import FastAPI
+from nicegui import app as nicegui_app
 from nicegui import context
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from nicegui.testing.user_navigate import UserNavigate
 
+from itemhub.runtime import Hub
 from itemhub.ui.components.board_column import MOVE_CARD, OPEN_CARD, BoardColumn
 from itemhub.ui.components.cards import CardFace
 
 RETRIES = 50  # should_see polls every 0.1 s; logins hash with Argon2
+
+
+def running_hub() -> Hub:
+    """The hub of the app NiceGUI's harness built from ``app.py``."""
+    hub: Hub = nicegui_app.state.hub
+    return hub
+
+
+def running_app() -> FastAPI:
+    """The whole web app (API and pages) the harness built."""
+    web: FastAPI = nicegui_app.state.web
+    return web
 
 
 def route_navigation(monkeypatch: pytest.MonkeyPatch, *users: User) -> None:

@@ -44,9 +44,10 @@ from itemhub.commands import (
 )
 from itemhub.events import Item, User
 from itemhub.eventstore import iter_batches
+from itemhub.first_superuser import ensure_first_superuser
 from itemhub.projections.registry import projection_names
 from itemhub.readside.replay import catch_up, differences
-from itemhub.runtime import Hub, ensure_first_superuser
+from itemhub.runtime import Hub
 from tests.conftest import (
     FAST_HASHER,
     admin_context,

@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from itemhub.events import EmailClaim, SuperuserRoster
-from itemhub.runtime import Hub, ensure_first_superuser
+from itemhub.first_superuser import ensure_first_superuser
+from itemhub.runtime import Hub
 from tests.conftest import ADMIN_EMAIL, FAST_HASHER, make_settings
 
 

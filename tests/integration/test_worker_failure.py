@@ -37,7 +37,7 @@ def test_failing_handler_stops_the_worker_and_the_command_reports_it(
     # Nothing skipped: the position stays before the event that failed.
     assert hub.store.tracking("items").position == before < hub.head()
     assert "no row for item" in (hub.store.tracking("items").error or "")
-    assert hub.readiness().ready is False
+    assert hub.queries.readiness().ready is False
 
     # A rebuild repairs the read model; a restarted worker carries on from it.
     hub.close()
@@ -49,6 +49,6 @@ def test_failing_handler_stops_the_worker_and_the_command_reports_it(
         reopened.wait_for(reopened.head())
         card = reopened.read.item(item.aggregate_id)
         assert card is not None and card.title == "edited"
-        assert reopened.readiness().ready is True
+        assert reopened.queries.readiness().ready is True
     finally:
         reopened.close()

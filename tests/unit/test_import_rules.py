@@ -14,7 +14,7 @@ import itemhub
 
 PACKAGE = Path(itemhub.__file__).parent
 ROOT = PACKAGE.parent
-FORBIDDEN = ("eventsourcing", "sqlalchemy")
+FORBIDDEN = ("eventsourcing", "sqlalchemy", "psycopg")
 LAYERS = ("api", "ui")
 
 
@@ -113,8 +113,9 @@ NEVER = {
     "queries": ("commands", "readside", "api", "ui"),
     "readside": ("commands", "api", "ui"),
     "commands": ("projections", "readstore", "readside", "queries", "api", "ui"),
-    "api": ("ui",),
-    "ui": ("api",),
+    # API and UI reach the stores only through the facades (itemhub.facades).
+    "api": ("ui", "eventstore", "readstore", "readside"),
+    "ui": ("api", "eventstore", "readstore", "readside"),
 }
 
 
@@ -181,3 +182,50 @@ def test_importing_the_api_and_the_ui_connects_to_no_database(
     )
 
     assert done.returncode == 0, done.stderr
+
+
+# What API and UI code may not reach through a hub: the stores and the bus
+# behind the two facades (``hub.commands`` and ``hub.queries``).
+HIDDEN = frozenset({"app", "store", "read_side", "bus", "read"})
+
+
+def hub_reaches(path: Path) -> list[str]:
+    """Every ``hub.<hidden>`` (or ``self.hub.<hidden>``) a file uses."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.Attribute) or node.attr not in HIDDEN:
+            continue
+        owner = node.value
+        name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+        if name == "hub":
+            found.append(f"{name}.{node.attr} (line {node.lineno})")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", layer_files(), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_no_api_or_ui_module_reaches_past_the_facades(path: Path) -> None:
+    assert hub_reaches(path) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "caught"),
+    [
+        ("hub.app.close()", True),
+        ("self.hub.store.reader", True),
+        ("x = request.app.state.hub.read_side", True),
+        ("hub.bus.handle(c, ctx)", True),
+        ("hub.read.user(u)", True),
+        ("hub.queries.read.user(u)", False),
+        ("hub.commands.send(c, ctx)", False),
+        ("request.app.state", False),
+    ],
+)
+def test_the_facade_check_catches_what_it_should(
+    tmp_path: Path, source: str, caught: bool
+) -> None:
+    module = tmp_path / "module.py"
+    module.write_text(source + "\n")
+
+    assert bool(hub_reaches(module)) is caught

@@ -31,10 +31,7 @@ from itemhub.api.schemas import (
 )
 from itemhub.projections import ActivityEntry
 from itemhub.queries.audit import AuditFilter
-from itemhub.queries.chain import verify_chain
-from itemhub.queries.checkpoints import BoardCheckpoints
 from itemhub.queries.export import stream_csv, stream_json
-from itemhub.queries.history import board_as_of
 from itemhub.queries.security_log import KINDS
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -106,10 +103,10 @@ def read_audit_events(
 ) -> AuditPagePublic:
     """The audit trail, newest first, filtered and paged by position."""
     paged = dataclasses.replace(f, before=before)
-    page = hub.audit.page(paged, limit)
+    page = hub.queries.audit.page(paged, limit)
     return AuditPagePublic(
         data=[entry_public(e) for e in page.data],
-        count=hub.audit.count(f),
+        count=hub.queries.audit.count(f),
         next_before=page.next_before,
     )
 
@@ -126,7 +123,7 @@ def export_audit_events(
     format: Literal["csv", "json"] = "csv",
 ) -> StreamingResponse:
     """The filtered trail as CSV or JSON, oldest first, streamed in chunks."""
-    entries = hub.audit.export_rows(f)
+    entries = hub.queries.audit.export_rows(f)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     if format == "json":
         return StreamingResponse(
@@ -157,7 +154,7 @@ def read_audit_stats(
     """Events per time bucket and action (for the activity chart)."""
     return [
         AuditBucket(bucket=b, action=a, count=n)
-        for b, a, n in hub.audit.stats(f, bucket)
+        for b, a, n in hub.queries.audit.stats(f, bucket)
     ]
 
 
@@ -175,13 +172,8 @@ def read_board_as_of(
     """The whole board as it was at a position of the log or at a moment."""
     if (position is None) == (at is None):
         raise invalid("query", "position", "give exactly one of position or at")
-    target = position if position is not None else hub.audit.position_at(at)  # type: ignore[arg-type]
-    board = board_as_of(
-        hub.app,
-        target,
-        hub.settings.board_columns,
-        checkpoints=BoardCheckpoints(hub.store),
-    )
+    target = position if position is not None else hub.queries.audit.position_at(at)  # type: ignore[arg-type]
+    board = hub.queries.board_as_of(target)
     return BoardAsOfPublic(
         position=board.position,
         columns={
@@ -223,7 +215,7 @@ def read_security_log(
 @router.get("/chain", responses=SUPERUSER)
 def read_chain_report(hub: HubDep, _: SuperUser) -> ChainReportPublic:
     """Recompute the hash chain over the stored events; name the first broken link."""
-    report = verify_chain(hub.app, hub.store)
+    report = hub.queries.chain_report()
     return ChainReportPublic(
         intact=report.intact,
         checked=report.checked,

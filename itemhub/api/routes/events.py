@@ -15,13 +15,13 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from itemhub.api.deps import Claims, CurrentUser, HubDep
 from itemhub.api.routes.common import AUTH, MAX_POSITION
+from itemhub.commands import StoreUnavailable
 from itemhub.projections import (
     ActivityAdded,
     ActivityEntry,
     Delta,
     UserCredentials,
 )
-from itemhub.readstore.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import checked_session
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -73,17 +73,17 @@ async def stream_events(
             current = await checked_session(
                 hub, user.id, user.token_version, run_in_threadpool
             )
-        except DATABASE_UNAVAILABLE:
+        except StoreUnavailable:
             return None  # an outage: show nothing, end nothing, ask again
         if current is not None:
             owner = _owner(current)
         return current is not None
 
     # Subscribe before reading the backlog, so nothing falls between the two.
-    unsubscribe = hub.feed.subscribe(on_deltas)
+    unsubscribe = hub.queries.subscribe(on_deltas)
     try:
         if last_event_id is None:
-            last = await run_in_threadpool(hub.read.activity_position)
+            last = await run_in_threadpool(hub.queries.read.activity_position)
             backlog = False
         else:
             last, backlog = last_event_id, True
@@ -99,9 +99,12 @@ async def stream_events(
                 while (allowed := await verdict()) is True:
                     try:
                         page = await run_in_threadpool(
-                            hub.read.activity_since, last, owner_id=owner, limit=PAGE
+                            hub.queries.read.activity_since,
+                            last,
+                            owner_id=owner,
+                            limit=PAGE,
                         )
-                    except DATABASE_UNAVAILABLE:
+                    except StoreUnavailable:
                         break
                     for entry in page:
                         yield _event(entry)

@@ -24,7 +24,7 @@ async def read_liveness(hub: HubDep) -> Liveness:
         status="ok",
         version=__version__,
         uptime_seconds=round(hub.uptime, 3),
-        workers=hub.read_side.states() if hub.running else {},
+        workers=hub.queries.worker_states(),
     )
 
 
@@ -40,7 +40,7 @@ def read_readiness(
     hub: HubDep, superuser: OptionalSuperUser, response: Response
 ) -> ReadinessReport | ReadinessSummary:
     """Readiness: databases reachable, projections caught up (detail: superusers)."""
-    readiness = hub.readiness()
+    readiness = hub.queries.readiness()
     if not readiness.ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     if superuser is None:

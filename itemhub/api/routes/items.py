@@ -50,7 +50,7 @@ from itemhub.projections import (
     UserCredentials,
 )
 from itemhub.queries import ItemFilter
-from itemhub.queries.history import ItemVersion, item_history
+from itemhub.queries.history import ItemVersion
 from itemhub.runtime import Hub
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -93,7 +93,7 @@ def _known_column(hub: Hub, column: str) -> str:
 
 
 def _visible_card(hub: Hub, user: UserCredentials, item_id: UUID) -> ItemCard:
-    card = hub.read.item(item_id)
+    card = hub.queries.read.item(item_id)
     if card is None or (card.owner_id != user.id and not user.is_superuser):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
     return card
@@ -162,7 +162,7 @@ async def read_items(
 
 
 def _items_json(hub: Hub, query: ItemFilter) -> bytes:
-    page = hub.read.items(query)
+    page = hub.queries.read.items(query)
     items = ItemsPublic(data=[ItemPublic.of(c) for c in page.data], count=page.count)
     return items.model_dump_json().encode()
 
@@ -184,7 +184,7 @@ def create_item(
     """Create an item (owned by you; superusers may name another owner)."""
 
     def run(command_id: UUID | None) -> Response:
-        result = hub.bus.handle(
+        result = hub.commands.send(
             CreateItem(
                 title=body.title,
                 description=body.description,
@@ -266,7 +266,7 @@ def restore_item_version(
     expected = expected_version(if_match)
 
     def run(command_id: UUID | None) -> Response:
-        hub.bus.handle(
+        hub.commands.send(
             RevertItem(
                 item_id=item_id,
                 to_version=version,
@@ -286,7 +286,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def _history(hub: Hub, user: UserCredentials, item_id: UUID) -> list[ItemVersion]:
     """The item's versions, if the user may see the item (404 otherwise)."""
-    history = item_history(hub.app, item_id)
+    history = hub.queries.item_history(item_id)
     if not history:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
     owner = history[-1].state["owner_id"]
@@ -344,7 +344,7 @@ def update_item(
     version = expected_version(if_match)
 
     def run(command_id: UUID | None) -> Response:
-        hub.bus.handle(
+        hub.commands.send(
             EditItem(
                 item_id=item_id,
                 title=body.title,
@@ -379,7 +379,7 @@ def move_item(
     version = expected_version(if_match)
 
     def run(command_id: UUID | None) -> Response:
-        hub.bus.handle(
+        hub.commands.send(
             MoveItem(
                 item_id=item_id,
                 column=body.column,
@@ -452,7 +452,7 @@ def delete_item(
     version = expected_version(if_match)
 
     def run(command_id: UUID | None) -> Response:
-        hub.bus.handle(
+        hub.commands.send(
             DeleteItem(
                 item_id=item_id,
                 expected_version=version,
@@ -478,7 +478,7 @@ def _change_state(
     version = expected_version(if_match)
 
     def run(command_id: UUID | None) -> Response:
-        hub.bus.handle(
+        hub.commands.send(
             command(
                 item_id=item_id,
                 expected_version=version,

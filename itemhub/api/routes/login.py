@@ -79,7 +79,7 @@ def login_access_token(
 @router.post("/login/test-token", responses=AUTH)
 def test_token(hub: HubDep, user: CurrentUser) -> UserPublic:
     """Check a token: answers the user it belongs to."""
-    view = hub.read.user(user.id)
+    view = hub.queries.read.user(user.id)
     if view is None:  # the token checked out against the same read model
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Token is no longer valid")
     return UserPublic.of(view)
@@ -92,7 +92,7 @@ def logout(
     request: Request, hub: HubDep, user: CurrentUser, ctx: CommandContext
 ) -> Response:
     """Log out everywhere: every token and UI session of this user ends now."""
-    hub.bus.handle(LogOutEverywhere(user_id=user.id), ctx)
+    hub.commands.send(LogOutEverywhere(user_id=user.id), ctx)
     hub.security.record(
         "token_revoked",
         channel="api",

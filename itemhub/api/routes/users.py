@@ -53,7 +53,7 @@ TOO_MANY_ATTEMPTS: dict[int | str, dict[str, Any]] = {
 
 
 def _user_response(hub: Hub, user_id: UUID, status_code: int = 200) -> JSONResponse:
-    view = hub.read.user(user_id)
+    view = hub.queries.read.user(user_id)
     if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
     return JSONResponse(
@@ -79,7 +79,7 @@ def read_users(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> UsersPublic:
     """List users, newest first (superusers only)."""
-    page = hub.read.users(
+    page = hub.queries.read.users(
         text=q, active=active, superuser=superuser, skip=skip, limit=limit
     )
     return UsersPublic(data=[UserPublic.of(u) for u in page.data], count=page.count)
@@ -102,7 +102,7 @@ def create_user(
     """Create a user (superusers only)."""
 
     def run(command_id: UUID | None) -> Response:
-        result = hub.bus.handle(
+        result = hub.commands.send(
             RegisterUser(
                 email=body.email,
                 password=body.password,
@@ -147,7 +147,7 @@ def update_user_me(
             command_id=command_id or uuid4(),
         )
         hub.auth.change_own_email(
-            user, body.email, ip, lambda: hub.bus.handle(command, ctx)
+            user, body.email, ip, lambda: hub.commands.send(command, ctx)
         )
         return _user_response(hub, user.id)
 
@@ -177,7 +177,7 @@ def update_password_me(
             new_password=body.new_password,
             command_id=command_id or uuid4(),
         )
-        hub.auth.change_password(user, ip, lambda: hub.bus.handle(command, ctx))
+        hub.auth.change_password(user, ip, lambda: hub.commands.send(command, ctx))
         hub.security.record(
             "token_revoked",
             channel="api",
@@ -246,7 +246,7 @@ def update_user(
         )
         # A standard user gets here only for their own account, as on /me.
         hub.auth.change_own_email(
-            user, body.email, ip, lambda: hub.bus.handle(command, ctx)
+            user, body.email, ip, lambda: hub.commands.send(command, ctx)
         )
         return _user_response(hub, user_id)
 
@@ -269,7 +269,7 @@ def deactivate_user(
     """Deactivate a user: they can no longer log in, their tokens end."""
 
     def run(command_id: UUID | None) -> Response:
-        hub.bus.handle(
+        hub.commands.send(
             DeactivateUser(user_id=user_id, command_id=command_id or uuid4()), ctx
         )
         return _user_response(hub, user_id)
@@ -293,7 +293,7 @@ def reactivate_user(
     """Let a deactivated user log in again."""
 
     def run(command_id: UUID | None) -> Response:
-        hub.bus.handle(
+        hub.commands.send(
             ReactivateUser(user_id=user_id, command_id=command_id or uuid4()), ctx
         )
         return _user_response(hub, user_id)

@@ -11,7 +11,13 @@ from uuid import UUID
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from itemhub.commands import Conflict, CreateItem, DomainError, MoveItem
+from itemhub.commands import (
+    Conflict,
+    CreateItem,
+    DomainError,
+    MoveItem,
+    StoreUnavailable,
+)
 from itemhub.projections import (
     Delta,
     ItemCard,
@@ -19,7 +25,6 @@ from itemhub.projections import (
     ItemRemoved,
     UserCredentials,
 )
-from itemhub.readstore.store import DATABASE_UNAVAILABLE
 from itemhub.runtime import Hub
 from itemhub.ui.components.board_column import (
     MOVE_CARD,
@@ -221,7 +226,7 @@ class BoardView:
             return
         try:
             await in_thread(
-                self.hub.bus.handle,
+                self.hub.commands.send,
                 CreateItem(title=title, column=column.name),
                 ui_context(self.user),
             )
@@ -270,7 +275,7 @@ class BoardView:
                 _neighbour(args, "after"),
             )
             await in_thread(
-                self.hub.bus.handle,
+                self.hub.commands.send,
                 MoveItem(
                     item_id=item_id,
                     column=target.name,
@@ -285,14 +290,14 @@ class BoardView:
                 f"{exc.changed_by} moved or changed it first; it is back in place",
                 type="warning",
             )
-        except DomainError as exc:
-            snap_back()
-            ui.notify(f"Not moved: {exc}", type="negative")
-        except DATABASE_UNAVAILABLE:
+        except StoreUnavailable:
             snap_back()
             ui.notify(
                 "Not moved: the database is unavailable, try again", type="negative"
             )
+        except DomainError as exc:
+            snap_back()
+            ui.notify(f"Not moved: {exc}", type="negative")
         except BaseException:
             snap_back()  # the board stays true; NiceGUI reports the error
             raise
@@ -310,7 +315,7 @@ class BoardView:
         The browser names the cards it was dropped between: this tab's filter
         may hide others, and pushes may have changed the column meanwhile.
         """
-        column = await in_thread(self.hub.read.column_ids, target.name)
+        column = await in_thread(self.hub.queries.read.column_ids, target.name)
         order = [i for i in column if i != item_id]
         if before in order:
             return order.index(before) + 1

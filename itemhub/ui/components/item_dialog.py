@@ -83,7 +83,7 @@ class ItemDialog:
         self.archive.set_visibility(not card.archived)
         self.restore.set_visibility(card.archived)
         if self.user.is_superuser:
-            page = await in_thread(self.hub.read.users, active=True, limit=200)
+            page = await in_thread(self.hub.queries.read.users, active=True, limit=200)
             options = {str(u.id): u.display_name for u in page.data}
             options.setdefault(str(card.owner_id), card.owner_name)
             self.owner.set_options(options, value=str(card.owner_id))
@@ -93,7 +93,7 @@ class ItemDialog:
         if not await still_logged_in(self.hub, self.user):
             return False
         try:
-            await in_thread(self.hub.bus.handle, command, ui_context(self.user))
+            await in_thread(self.hub.commands.send, command, ui_context(self.user))
         except Conflict as exc:
             ui.notify(
                 f"{exc.changed_by} changed this item first (now version "
@@ -128,7 +128,7 @@ class ItemDialog:
             return
         if self.column.value and self.column.value != card.column and not card.archived:
             # The edit took a version; the move is based on the newest one.
-            fresh = await in_thread(self.hub.read.item, card.id)
+            fresh = await in_thread(self.hub.queries.read.item, card.id)
             moved = await self._run(
                 MoveItem(
                     item_id=card.id,

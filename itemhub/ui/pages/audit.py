@@ -20,7 +20,6 @@ from itemhub.projections import (
     Delta,
 )
 from itemhub.queries.audit import AuditFilter
-from itemhub.queries.chain import verify_chain
 from itemhub.queries.export import stream_csv, stream_json
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
@@ -121,7 +120,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         except ValueError as exc:
             return Response(str(exc), 422)
         fmt = request.query_params.get("format", "csv")
-        entries = hub.audit.export_rows(audit_filter)
+        entries = hub.queries.audit.export_rows(audit_filter)
         if fmt == "json":
             return StreamingResponse(
                 stream_json(entries),
@@ -139,7 +138,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await in_thread(hub.read.user, user.id)
+        me = await in_thread(hub.queries.read.user, user.id)
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may see the audit trail.")
         guard = SessionGuard(hub, user, superuser=True)
@@ -183,9 +182,9 @@ class AuditView:
 
     async def build(self) -> None:
         """Lay out the page and load the first page of events."""
-        people = await in_thread(self.hub.read.users, limit=200)
+        people = await in_thread(self.hub.queries.read.users, limit=200)
         names = {str(u.id): u.display_name for u in (people.data if people else [])}
-        report = await in_thread(verify_chain, self.hub.app, self.hub.store)
+        report = await in_thread(self.hub.queries.chain_report)
         with ui.row().classes("w-full items-center gap-2"):
             if report is not None and report.intact:
                 ui.badge(
@@ -261,7 +260,7 @@ class AuditView:
             ).props("flat")
 
     async def _chart(self) -> None:
-        stats = await in_thread(self.hub.audit.stats, self.filter, "hour")
+        stats = await in_thread(self.hub.queries.audit.stats, self.filter, "hour")
         buckets = sorted({b for b, _, _ in stats or []})
         actions = sorted({a for _, a, _ in stats or []})
         series: list[dict[str, Any]] = [
@@ -293,7 +292,7 @@ class AuditView:
         if not await self.guard.check():
             return
         paged = dataclasses.replace(self.filter, before=self.oldest)
-        page = await in_thread(self.hub.audit.page, paged, PAGE)
+        page = await in_thread(self.hub.queries.audit.page, paged, PAGE)
         if page is None or self.rows is None:
             return
         with self.rows:

@@ -33,7 +33,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await in_thread(hub.read.user, user.id)
+        me = await in_thread(hub.queries.read.user, user.id)
         if me is None:
             return login_redirect(request)
         await client.connected()
@@ -66,7 +66,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
                 text.on("keydown.enter", lambda: remember(text=text.value or ""))
                 text.on("clear", lambda: remember(text=""))
                 if user.is_superuser:
-                    people = await in_thread(hub.read.users, limit=200)
+                    people = await in_thread(hub.queries.read.users, limit=200)
                     options = {"": "Everyone"} | {
                         str(u.id): u.display_name for u in people.data
                     }
@@ -129,7 +129,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         if not await guard.follow(live.changed, on_deltas):
             return None
         cards = await in_thread(
-            hub.read.board,
+            hub.queries.read.board,
             board_filter.owner_id,
             archived=board_filter.archived,
             text=board_filter.text.strip() or None,  # as BoardFilter.shows

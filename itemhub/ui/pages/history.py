@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from itemhub.commands import DomainError, RevertItem
-from itemhub.queries.history import ItemVersion, item_history
+from itemhub.queries.history import ItemVersion
 from itemhub.runtime import Hub
 from itemhub.ui.frame import frame
 from itemhub.ui.session import (
@@ -32,14 +32,14 @@ def register(hub: Hub) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await in_thread(hub.read.user, user.id)
+        me = await in_thread(hub.queries.read.user, user.id)
         with frame("History", me):
             try:
                 parsed = UUID(item_id)
             except ValueError:
                 ui.label("No such item.").mark("not-found")
                 return None
-            versions = await in_thread(item_history, hub.app, parsed) or []
+            versions = await in_thread(hub.queries.item_history, parsed) or []
             owner = versions[-1].state["owner_id"] if versions else None
             if not versions or (owner != user.id and not user.is_superuser):
                 ui.label("No such item.").mark("not-found")
@@ -60,7 +60,7 @@ def register(hub: Hub) -> None:
                     return
                 try:
                     await in_thread(
-                        hub.bus.handle,
+                        hub.commands.send,
                         RevertItem(
                             item_id=parsed,
                             to_version=to_version,

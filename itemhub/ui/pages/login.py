@@ -11,12 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from nicegui import app, ui
 
 from itemhub.auth import (
-    REDIS_UNAVAILABLE,
     AccountDeactivated,
     LoginFailed,
     LoginThrottled,
 )
-from itemhub.readstore.store import DATABASE_UNAVAILABLE
+from itemhub.commands import StoreUnavailable
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
@@ -96,7 +95,7 @@ def register(hub: Hub) -> None:
                 await in_thread(record, "login_failed", email_value, "deactivated")
                 ui.notify("This account is deactivated", type="negative")
                 return
-            except (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE) as exc:
+            except StoreUnavailable as exc:
                 log.warning("login not possible, a store is unavailable: %s", exc)
                 ui.notify(
                     "Logging in is not possible right now; retry in a moment",

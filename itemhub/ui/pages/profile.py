@@ -9,12 +9,13 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from itemhub.auth import REDIS_UNAVAILABLE, LoginThrottled
+from itemhub.auth import LoginThrottled
 from itemhub.commands import (
     ChangePassword,
     Command,
     DomainError,
     LogOutEverywhere,
+    StoreUnavailable,
     UpdateUser,
 )
 from itemhub.projections import UserCredentials
@@ -40,7 +41,7 @@ def register(hub: Hub) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await in_thread(hub.read.user, user.id)
+        me = await in_thread(hub.queries.read.user, user.id)
         if me is None:
             return login_redirect(request)
 
@@ -124,7 +125,7 @@ async def _run(
     """Run a command; a password check or a new e-mail is throttled like a login."""
     if not await still_logged_in(hub, user):
         return False
-    handle = partial(hub.bus.handle, command, ui_context(user))
+    handle = partial(hub.commands.send, command, ui_context(user))
     try:
         if isinstance(command, ChangePassword):
             await in_thread(hub.auth.change_password, user, client_ip, handle)
@@ -141,8 +142,8 @@ async def _run(
             type="negative",
         )
         return False
-    except REDIS_UNAVAILABLE as exc:
-        log.warning("throttled change not possible, Redis is unavailable: %s", exc)
+    except StoreUnavailable as exc:
+        log.warning("change not possible, a store is unavailable: %s", exc)
         ui.notify("This is not possible right now; retry in a moment", type="negative")
         return False
     except DomainError as exc:

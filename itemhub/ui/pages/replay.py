@@ -14,8 +14,7 @@ from nicegui import ui
 from itemhub.events import Item
 from itemhub.projections.registry import projection_names
 from itemhub.queries.audit import AuditFilter
-from itemhub.queries.history import LoggedEvent, item_as_of, logged_events
-from itemhub.readside.replay import rebuild
+from itemhub.queries.history import LoggedEvent
 from itemhub.runtime import Hub
 from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
@@ -37,7 +36,7 @@ def register(hub: Hub) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await in_thread(hub.read.user, user.id)
+        me = await in_thread(hub.queries.read.user, user.id)
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may replay history.")
         guard = SessionGuard(hub, user, superuser=True)
@@ -101,9 +100,7 @@ async def _projections_panel(hub: Hub, guard: SessionGuard) -> None:
             progress.update(running=True, done=0, total=0, message="")
             button.disable()
             try:
-                result = await in_thread(
-                    rebuild, hub.app, hub.store, choice.value, report
-                )
+                result = await in_thread(hub.queries.rebuild, choice.value, report)
                 if result is not None:
                     progress["message"] = (
                         f"{result.name}: {result.events} events to position "
@@ -160,16 +157,18 @@ async def _stepper(
             ui.label("Not a correlation id.").classes("text-negative")
             return
         entries = await in_thread(
-            lambda: list(hub.audit.iterate(AuditFilter(correlation_id=cid)))
+            lambda: list(hub.queries.audit.iterate(AuditFilter(correlation_id=cid)))
         )
         for entry in entries or []:
             found = await in_thread(
-                logged_events, hub.app, entry.position, entry.position, 1
+                hub.queries.logged_events, entry.position, entry.position, 1
             )
             events += found or []
     elif first is not None:
         stop = last if last is not None else first
-        events = await in_thread(logged_events, hub.app, first, stop, MAX_EVENTS) or []
+        events = (
+            await in_thread(hub.queries.logged_events, first, stop, MAX_EVENTS) or []
+        )
     if not events:
         ui.label("No events loaded.").classes("text-grey-7")
         return
@@ -190,8 +189,10 @@ async def _stepper(
         if isinstance(event.event, Item.Event):
             version = event.event.originator_version
             item_id = event.event.originator_id
-            before = await in_thread(item_as_of, hub.app, item_id, version=version - 1)
-            after = await in_thread(item_as_of, hub.app, item_id, version=version)
+            before = await in_thread(
+                hub.queries.item_as_of, item_id, version=version - 1
+            )
+            after = await in_thread(hub.queries.item_as_of, item_id, version=version)
         with detail:
             ui.label(event.topic).classes("font-mono")
             ui.code(

@@ -29,7 +29,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await in_thread(hub.read.user, user.id)
+        me = await in_thread(hub.queries.read.user, user.id)
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may see the status page.")
         with frame("Status", me):
@@ -42,7 +42,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
             status = ui.column().classes("gap-1")
 
         async def refresh() -> None:
-            counts = await in_thread(hub.read.column_counts)
+            counts = await in_thread(hub.queries.read.column_counts)
             statuses = await in_thread(hub.status)
             if counts is None or statuses is None:  # cancelled at shutdown
                 return

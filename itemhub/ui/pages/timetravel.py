@@ -8,8 +8,6 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import ui
 
-from itemhub.queries.checkpoints import BoardCheckpoints
-from itemhub.queries.history import board_as_of
 from itemhub.runtime import Hub
 from itemhub.ui.components.cards import initials, slug
 from itemhub.ui.forbidden import forbidden_page
@@ -27,11 +25,11 @@ def register(hub: Hub) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await in_thread(hub.read.user, user.id)
+        me = await in_thread(hub.queries.read.user, user.id)
         # The past board shows what others own and what users owned once.
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may travel back in time.")
-        head = await in_thread(hub.audit.head) or 0
+        head = await in_thread(hub.queries.audit.head) or 0
         error = None
         if at:
             try:
@@ -39,15 +37,9 @@ def register(hub: Hub) -> None:
             except ValueError:
                 error = f"not a date and time: {at!r}"
             else:
-                position = await in_thread(hub.audit.position_at, moment)
+                position = await in_thread(hub.queries.audit.position_at, moment)
         target = head if position is None else max(0, min(position, head))
-        board = await in_thread(
-            board_as_of,
-            hub.app,
-            target,
-            hub.settings.board_columns,
-            checkpoints=BoardCheckpoints(hub.store),
-        )
+        board = await in_thread(hub.queries.board_as_of, target)
         with frame("Time travel", me):
             if error:
                 ui.notify(error, type="negative")
@@ -64,7 +56,7 @@ def register(hub: Hub) -> None:
 
                     async def step(later: bool) -> None:
                         found = await in_thread(
-                            hub.audit.neighbour, target, later=later
+                            hub.queries.audit.neighbour, target, later=later
                         )
                         if found is not None:
                             ui.navigate.to(f"/timetravel?position={found}")

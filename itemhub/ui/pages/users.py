@@ -44,7 +44,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         user = await session_user(hub)
         if user is None:
             return login_redirect(request)
-        me = await in_thread(hub.read.user, user.id)
+        me = await in_thread(hub.queries.read.user, user.id)
         if me is None or not me.is_superuser:
             return forbidden_page("Only superusers may manage users.")
         with frame("Users", me):
@@ -97,7 +97,7 @@ class UserAdmin:
 
     async def reload(self) -> None:
         """Re-read the (small) list of users."""
-        page = await in_thread(self.hub.read.users, limit=200)
+        page = await in_thread(self.hub.queries.read.users, limit=200)
         if page is None or self.table is None:
             return
         self.table.clear()
@@ -143,7 +143,9 @@ class UserAdmin:
         if not await self.guard.check():
             return False
         try:
-            await in_thread(self.hub.bus.handle, command, ui_context(self.guard.user))
+            await in_thread(
+                self.hub.commands.send, command, ui_context(self.guard.user)
+            )
         except DomainError as exc:
             ui.notify(str(exc), type="negative")
             return False
