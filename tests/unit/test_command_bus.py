@@ -25,7 +25,10 @@ from itemhub.commands import (
     RegisterUser,
 )
 from itemhub.commands import messages as m
-from itemhub.commands.bus import handles
+from itemhub.commands.policy import Actor
+from itemhub.commands.registry import Decide, handles
+from itemhub.commands.unit_of_work import UnitOfWork
+from itemhub.events import EventMeta
 from itemhub.eventstore import ItemHub
 from tests.unit.conftest import COLUMNS, FAST_HASHER, PASSWORD, SYSTEM_CLI, Board
 
@@ -49,8 +52,8 @@ def test_every_concrete_command_has_exactly_one_handler() -> None:
 
 def test_a_second_handler_for_a_command_is_refused() -> None:
     def again(
-        _bus: CommandBus, _cmd: m.CreateItem, _ctx: m.Context
-    ) -> m.CommandResult:  # pragma: no cover - never registered
+        _uow: UnitOfWork, _cmd: m.CreateItem, _actor: Actor, _meta: EventMeta
+    ) -> Decide:  # pragma: no cover - never registered
         raise AssertionError
 
     with pytest.raises(TypeError, match="CreateItem already has a handler"):

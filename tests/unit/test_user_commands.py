@@ -129,7 +129,7 @@ def test_the_same_registration_in_two_stores_gives_two_different_user_ids(
     )
     other = ItemHub(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     try:
-        elsewhere = CommandBus(other, columns=bus.columns, hasher=FAST_HASHER)
+        elsewhere = CommandBus(other, columns=bus.uow.columns, hasher=FAST_HASHER)
         first = elsewhere.handle(register, SYSTEM_CLI)
     finally:
         other.close()
