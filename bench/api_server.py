@@ -59,7 +59,9 @@ JSON = "application/json"
 def items_json(page: Page[ItemCard]) -> bytes:
     """The page as ``ItemsPublic`` JSON, serialised once by pydantic-core."""
     return (
-        ItemsPublic(data=[ItemPublic.of(c) for c in page.data], count=page.count)
+        ItemsPublic(
+            data=[ItemPublic.model_validate(c) for c in page.data], count=page.count
+        )
         .model_dump_json()
         .encode()
     )
@@ -67,7 +69,7 @@ def items_json(page: Page[ItemCard]) -> bytes:
 
 def item_json(card: ItemCard) -> bytes:
     """The card as ``ItemPublic`` JSON."""
-    return ItemPublic.of(card).model_dump_json().encode()
+    return ItemPublic.model_validate(card).model_dump_json().encode()
 
 
 class BareItems:

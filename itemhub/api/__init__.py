@@ -19,20 +19,35 @@ from itemhub.runtime import Hub
 API_PREFIX = "/api/v1"
 
 
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    module.router for module in (login, users, items, events, audit, health)
+)
+
+
 def api_router() -> APIRouter:
     """Every API route, to be included under ``API_PREFIX``."""
     router = APIRouter()
-    for module in (login, users, items, events, audit, health):
-        router.include_router(module.router)
+    for resource in ROUTERS:
+        router.include_router(resource)
 
     # Last: unknown paths under /api answer JSON, not NiceGUI's HTML 404 page.
     @router.api_route(
         "/{path:path}",
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        methods=[
+            "GET",
+            "POST",
+            "PUT",
+            "PATCH",
+            "DELETE",
+            "HEAD",
+            "OPTIONS",
+            "TRACE",
+            "CONNECT",
+        ],
         include_in_schema=False,
     )
     def unknown_path(request: Request, path: str) -> None:
-        allowed = _methods_for(request)
+        allowed = _methods_for(path)
         if allowed:
             raise HTTPException(
                 status.HTTP_405_METHOD_NOT_ALLOWED,
@@ -44,14 +59,18 @@ def api_router() -> APIRouter:
     return router
 
 
-def _methods_for(request: Request) -> list[str]:
-    """Methods that other routes accept on this path (for a 405 instead of 404)."""
-    scope = {**request.scope, "method": "_"}
+def _methods_for(path: str) -> list[str]:
+    """Methods the API's routes accept on this path (for a 405 instead of 404)."""
+    # Asked of each resource's own routes: FastAPI includes routers lazily, so
+    # the app's route list holds no APIRoute to ask.
+    probe = {"type": "http", "path": f"/{path}", "root_path": "", "method": ""}
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, APIRoute) and route.path_format != "/api/v1/{path:path}":
-            match, _ = route.matches(scope)
-            if match is not Match.NONE:
+    for resource in ROUTERS:
+        for route in resource.routes:
+            if (
+                isinstance(route, APIRoute)
+                and route.matches(probe)[0] is not Match.NONE
+            ):
                 methods |= route.methods or set()
     return sorted(methods)
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
-
-from itemhub.projections import (
-    ItemCard,
-    UserView,
+from pydantic import (
+    AliasChoices,
+    AliasPath,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
 )
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -21,6 +27,12 @@ Description = Annotated[StrictStr, Field(max_length=10_000)]
 FullName = Annotated[StrictStr, Field(max_length=120)]
 Column = Annotated[StrictStr, Field(min_length=1, max_length=100)]
 Position = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
+
+
+class Public(BaseModel):
+    """Base of responses: built straight from the read side's DTOs by attribute."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 class Request(BaseModel):
@@ -97,7 +109,7 @@ class UpdatePassword(Request):
     new_password: Password
 
 
-class UserPublic(BaseModel):
+class UserPublic(Public):
     """A user as the API shows it."""
 
     id: UUID
@@ -108,20 +120,6 @@ class UserPublic(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
-
-    @classmethod
-    def of(cls, user: UserView) -> UserPublic:
-        """From the read model's DTO."""
-        return cls(
-            id=user.id,
-            email=user.email,
-            full_name=user.full_name,
-            is_superuser=user.is_superuser,
-            is_active=user.is_active,
-            version=user.version,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-        )
 
 
 class UsersPublic(BaseModel):
@@ -135,11 +133,15 @@ class UsersPublic(BaseModel):
 
 
 class ItemCreate(Request):
-    """A new item; without a position it goes last in its column."""
+    """A new item; without a column it goes to the first, without a position last."""
 
     title: Title
     description: Description = ""
-    column: Column
+    # Omitted: the first column. An explicit null stays an error (not nullable),
+    # so the default cannot be in the type.
+    column: Column = Field(  # type: ignore[assignment]
+        default=None, description="Defaults to the first column"
+    )
     position: Position | None = None
     owner_id: UUID | None = None
 
@@ -159,7 +161,7 @@ class ItemMove(Request):
     position: Position
 
 
-class ItemPublic(BaseModel):
+class ItemPublic(Public):
     """An item as the API shows it; ``version`` is also its ETag."""
 
     id: UUID
@@ -174,26 +176,9 @@ class ItemPublic(BaseModel):
     created_at: dt.datetime
     updated_at: dt.datetime
     changed_by_id: UUID
-    changed_by: str
-
-    @classmethod
-    def of(cls, card: ItemCard) -> ItemPublic:
-        """From the read model's DTO."""
-        return cls(
-            id=card.id,
-            title=card.title,
-            description=card.description,
-            column=card.column,
-            position=card.position,
-            owner_id=card.owner_id,
-            owner_name=card.owner_name,
-            archived=card.archived,
-            version=card.version,
-            created_at=card.created_at,
-            updated_at=card.updated_at,
-            changed_by_id=card.changed_by_id,
-            changed_by=card.changed_by_name,
-        )
+    changed_by: str = Field(
+        validation_alias=AliasChoices("changed_by", "changed_by_name")
+    )
 
 
 class ItemsPublic(BaseModel):
@@ -253,7 +238,7 @@ class ReadinessSummary(BaseModel):
 # --- audit and history -------------------------------------------------------
 
 
-class AuditEntryPublic(BaseModel):
+class AuditEntryPublic(Public):
     """One event of the audit trail."""
 
     position: int
@@ -272,6 +257,12 @@ class AuditEntryPublic(BaseModel):
     correlation_id: UUID
     command_id: UUID
 
+    @field_validator("details", mode="before")
+    @classmethod
+    def _parse_details(cls, value: Any) -> Any:
+        # The read model keeps the details as JSON text.
+        return json.loads(value) if isinstance(value, str) else value
+
 
 class AuditPagePublic(BaseModel):
     """Newest-first entries; pass ``next_before`` as ``before`` for older ones."""
@@ -289,7 +280,7 @@ class AuditBucket(BaseModel):
     count: int
 
 
-class SecurityEntryPublic(BaseModel):
+class SecurityEntryPublic(Public):
     """A login, denial, throttling or revocation."""
 
     id: int
@@ -303,7 +294,7 @@ class SecurityEntryPublic(BaseModel):
     detail: str
 
 
-class ChainReportPublic(BaseModel):
+class ChainReportPublic(Public):
     """Whether the stored events still match the hash chain."""
 
     intact: bool
@@ -312,7 +303,7 @@ class ChainReportPublic(BaseModel):
     reason: str | None
 
 
-class FieldChangePublic(BaseModel):
+class FieldChangePublic(Public):
     """A field's value before and after a version."""
 
     field: str
@@ -320,7 +311,7 @@ class FieldChangePublic(BaseModel):
     after: Any
 
 
-class ItemVersionPublic(BaseModel):
+class ItemVersionPublic(Public):
     """One version of an item, read from the event log."""
 
     item_id: UUID
@@ -332,13 +323,13 @@ class ItemVersionPublic(BaseModel):
     channel: str
     correlation_id: UUID
     changes: list[FieldChangePublic]
-    title: str
-    description: str
-    column: str
-    position: int | None
-    owner_id: UUID
-    archived: bool
-    deleted: bool
+    title: str = Field(validation_alias=AliasPath("state", "title"))
+    description: str = Field(validation_alias=AliasPath("state", "description"))
+    column: str = Field(validation_alias=AliasPath("state", "column"))
+    position: int | None = Field(validation_alias=AliasPath("state", "position"))
+    owner_id: UUID = Field(validation_alias=AliasPath("state", "owner_id"))
+    archived: bool = Field(validation_alias=AliasPath("state", "archived"))
+    deleted: bool = Field(validation_alias=AliasPath("state", "deleted"))
 
 
 class ItemHistoryPublic(BaseModel):

@@ -29,6 +29,7 @@ class FieldChange:
 class ItemVersion:
     """One version of an item: who made it, when, and what changed."""
 
+    item_id: UUID
     version: int
     timestamp: dt.datetime
     action: str
@@ -69,6 +70,7 @@ def item_history(app: ItemHub, item_id: UUID) -> list[ItemVersion]:
         )
         versions.append(
             ItemVersion(
+                item_id=item_id,
                 version=event.originator_version,
                 timestamp=event.timestamp,
                 action="item." + _snake(type(event).__name__),

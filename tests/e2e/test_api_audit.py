@@ -411,7 +411,9 @@ async def test_a_naive_and_an_aware_bound_are_not_a_server_error(
 
 def board_json(board: dict[str, list[ItemCard]]) -> dict[str, list[Json]]:
     return {
-        column: [ItemPublic.of(card).model_dump(mode="json") for card in cards]
+        column: [
+            ItemPublic.model_validate(card).model_dump(mode="json") for card in cards
+        ]
         for column, cards in board.items()
     }
 

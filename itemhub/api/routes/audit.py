@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -29,7 +28,6 @@ from itemhub.api.schemas import (
     ItemPublic,
     SecurityEntryPublic,
 )
-from itemhub.projections import ActivityEntry
 from itemhub.queries.audit import AuditFilter
 from itemhub.queries.export import stream_csv, stream_json
 from itemhub.queries.security_log import KINDS
@@ -68,27 +66,6 @@ def audit_filter(
 Filter = Annotated[AuditFilter, Depends(audit_filter)]
 
 
-def entry_public(entry: ActivityEntry) -> AuditEntryPublic:
-    """The API form of an audit entry."""
-    return AuditEntryPublic(
-        position=entry.position,
-        occurred_at=entry.occurred_at,
-        actor_id=entry.actor_id,
-        actor_name=entry.actor_name,
-        channel=entry.channel,
-        action=entry.action,
-        target_type=entry.target_type,
-        target_id=entry.target_id,
-        target_label=entry.target_label,
-        summary=entry.summary,
-        details=json.loads(entry.details),
-        owner_id=entry.owner_id,
-        version=entry.version,
-        correlation_id=entry.correlation_id,
-        command_id=entry.command_id,
-    )
-
-
 @router.get(
     "/events",
     responses=SUPERUSER,
@@ -105,7 +82,7 @@ def read_audit_events(
     paged = dataclasses.replace(f, before=before)
     page = hub.queries.audit.page(paged, limit)
     return AuditPagePublic(
-        data=[entry_public(e) for e in page.data],
+        data=[AuditEntryPublic.model_validate(e) for e in page.data],
         count=hub.queries.audit.count(f),
         next_before=page.next_before,
     )
@@ -177,7 +154,7 @@ def read_board_as_of(
     return BoardAsOfPublic(
         position=board.position,
         columns={
-            c: [ItemPublic.of(card) for card in cards]
+            c: [ItemPublic.model_validate(card) for card in cards]
             for c, cards in board.columns.items()
         },
     )
@@ -197,17 +174,7 @@ def read_security_log(
 ) -> list[SecurityEntryPublic]:
     """Logins, denials, throttling and revocations, newest first."""
     return [
-        SecurityEntryPublic(
-            id=e.id,
-            occurred_at=e.occurred_at,
-            kind=e.kind,
-            user_id=e.user_id,
-            email=e.email,
-            ip=e.ip,
-            user_agent=e.user_agent,
-            channel=e.channel,
-            detail=e.detail,
-        )
+        SecurityEntryPublic.model_validate(e)
         for e in hub.security.recent(kind=kind, before=before, limit=limit)
     ]
 
@@ -216,9 +183,4 @@ def read_security_log(
 def read_chain_report(hub: HubDep, _: SuperUser) -> ChainReportPublic:
     """Recompute the hash chain over the stored events; name the first broken link."""
     report = hub.queries.chain_report()
-    return ChainReportPublic(
-        intact=report.intact,
-        checked=report.checked,
-        first_broken=report.first_broken,
-        reason=report.reason,
-    )
+    return ChainReportPublic.model_validate(report)

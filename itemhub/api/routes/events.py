@@ -33,7 +33,18 @@ SESSION_RECHECK_SECONDS = 1.0
 SESSION_ENDED = "session.ended"
 
 
-@router.get("/stream", response_class=EventSourceResponse, responses=AUTH)
+# The stream's own media type is text/event-stream; its refusals are JSON.
+JSON_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": AUTH[401]["description"],
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Message"}}
+        },
+    }
+}
+
+
+@router.get("/stream", response_class=EventSourceResponse, responses=JSON_AUTH)
 async def stream_events(
     request: Request,
     hub: HubDep,

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from itemhub.api.deps import CommandContext, CurrentUser, HubDep
+from itemhub.api.deps import CurrentUser, HubDep
 from itemhub.api.errors import invalid
-from itemhub.api.idempotency import run_idempotent
 from itemhub.api.routes.common import (
     AUTH,
     CONFLICT,
@@ -27,7 +25,6 @@ from itemhub.api.routes.common import (
     only_known_query_params,
 )
 from itemhub.api.schemas import (
-    FieldChangePublic,
     ItemCreate,
     ItemHistoryPublic,
     ItemMove,
@@ -36,6 +33,7 @@ from itemhub.api.schemas import (
     ItemUpdate,
     ItemVersionPublic,
 )
+from itemhub.api.write import VersionedWrite, Write, WriteDep, etag
 from itemhub.commands import (
     ArchiveItem,
     CreateItem,
@@ -44,6 +42,7 @@ from itemhub.commands import (
     MoveItem,
     RestoreItem,
     RevertItem,
+    can_see,
 )
 from itemhub.projections import (
     ItemCard,
@@ -55,31 +54,7 @@ from itemhub.runtime import Hub
 
 router = APIRouter(prefix="/items", tags=["items"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description='The version the change is based on, e.g. "3" (from the ETag)',
-    ),
-]
 JSON = "application/json"
-_ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
-
-
-def etag(version: int) -> str:
-    """The ETag of an item version."""
-    return f'"{version}"'
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """The version named by If-Match (None: last writer wins)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    found = _ETAG.match(if_match.strip())
-    if found is None:
-        raise invalid("header", "If-Match", 'must be an ETag of this API, e.g. "3"')
-    return int(found.group(1))
 
 
 def _known_column(hub: Hub, column: str) -> str:
@@ -94,7 +69,7 @@ def _known_column(hub: Hub, column: str) -> str:
 
 def _visible_card(hub: Hub, user: UserCredentials, item_id: UUID) -> ItemCard:
     card = hub.queries.read.item(item_id)
-    if card is None or (card.owner_id != user.id and not user.is_superuser):
+    if card is None or not can_see(user, card.owner_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
     return card
 
@@ -107,7 +82,7 @@ def _item_response(
     if status_code == status.HTTP_201_CREATED:
         headers["Location"] = f"/api/v1/items/{card.id}"
     return JSONResponse(
-        ItemPublic.of(card).model_dump(mode="json"),
+        ItemPublic.model_validate(card).model_dump(mode="json"),
         status_code=status_code,
         headers=headers,
     )
@@ -163,7 +138,9 @@ async def read_items(
 
 def _items_json(hub: Hub, query: ItemFilter) -> bytes:
     page = hub.queries.read.items(query)
-    items = ItemsPublic(data=[ItemPublic.of(c) for c in page.data], count=page.count)
+    items = ItemsPublic(
+        data=[ItemPublic.model_validate(c) for c in page.data], count=page.count
+    )
     return items.model_dump_json().encode()
 
 
@@ -173,31 +150,23 @@ def _items_json(hub: Hub, query: ItemFilter) -> bytes:
     response_model=ItemPublic,
     responses=AUTH | UNAVAILABLE | VALIDATION | FORBIDDEN,
 )
-def create_item(
-    request: Request,
-    hub: HubDep,
-    user: CurrentUser,
-    ctx: CommandContext,
-    body: ItemCreate,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def create_item(write: WriteDep, body: ItemCreate) -> Response:
     """Create an item (owned by you; superusers may name another owner)."""
-
-    def run(command_id: UUID | None) -> Response:
-        result = hub.commands.send(
-            CreateItem(
-                title=body.title,
-                description=body.description,
-                column=body.column,
-                position=body.position,
-                owner_id=body.owner_id,
-                command_id=command_id or uuid4(),
-            ),
-            ctx,
-        )
-        return _item_response(hub, user, result.aggregate_id, status.HTTP_201_CREATED)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+    column = body.column or write.hub.settings.board_columns[0]
+    return write.run(
+        lambda command_id: CreateItem(
+            title=body.title,
+            description=body.description,
+            column=column,
+            position=body.position,
+            owner_id=body.owner_id,
+            command_id=command_id,
+        ),
+        lambda result: _item_response(
+            write.hub, write.user, result.aggregate_id, status.HTTP_201_CREATED
+        ),
+        body,
+    )
 
 
 @router.get(
@@ -228,7 +197,7 @@ def read_item(
             status.HTTP_404_NOT_FOUND, f"item {item_id} had no such version then"
         )
     return JSONResponse(
-        version_public(item_id, chosen).model_dump(mode="json"),
+        ItemVersionPublic.model_validate(chosen).model_dump(mode="json"),
         headers={"ETag": etag(chosen.version)},
     )
 
@@ -243,7 +212,7 @@ def read_item_history(
 ) -> ItemHistoryPublic:
     """Every version of an item: who, when, and each field before → after."""
     return ItemHistoryPublic(
-        data=[version_public(item_id, v) for v in _history(hub, user, item_id)]
+        data=[ItemVersionPublic.model_validate(v) for v in _history(hub, user, item_id)]
     )
 
 
@@ -253,31 +222,18 @@ def read_item_history(
     responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE | VALIDATION,
 )
 def restore_item_version(
-    request: Request,
-    hub: HubDep,
-    user: CurrentUser,
-    ctx: CommandContext,
-    item_id: UUID,
-    version: int,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: VersionedWrite, item_id: UUID, version: int
 ) -> Response:
     """Restore an earlier version by appending a compensating event."""
-    expected = expected_version(if_match)
-
-    def run(command_id: UUID | None) -> Response:
-        hub.commands.send(
-            RevertItem(
-                item_id=item_id,
-                to_version=version,
-                expected_version=expected,
-                command_id=command_id or uuid4(),
-            ),
-            ctx,
-        )
-        return _item_response(hub, user, item_id)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, None, run)
+    return write.run(
+        lambda command_id: RevertItem(
+            item_id=item_id,
+            to_version=version,
+            expected_version=write.expected_version,
+            command_id=command_id,
+        ),
+        lambda _: _item_response(write.hub, write.user, item_id),
+    )
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -289,40 +245,9 @@ def _history(hub: Hub, user: UserCredentials, item_id: UUID) -> list[ItemVersion
     history = hub.queries.item_history(item_id)
     if not history:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
-    owner = history[-1].state["owner_id"]
-    if owner != user.id and not user.is_superuser:
+    if not can_see(user, history[-1].state["owner_id"]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
     return history
-
-
-def version_public(item_id: UUID, entry: ItemVersion) -> ItemVersionPublic:
-    """The API form of one version."""
-    state = entry.state
-    return ItemVersionPublic(
-        item_id=item_id,
-        version=entry.version,
-        timestamp=entry.timestamp,
-        action=entry.action,
-        actor_id=entry.actor_id,
-        actor_name=entry.actor_name,
-        channel=entry.channel,
-        correlation_id=entry.correlation_id,
-        changes=[
-            FieldChangePublic(
-                field=c.field,
-                before=str(c.before) if isinstance(c.before, UUID) else c.before,
-                after=str(c.after) if isinstance(c.after, UUID) else c.after,
-            )
-            for c in entry.changes
-        ],
-        title=state["title"],
-        description=state["description"],
-        column=state["column"],
-        position=state["position"],
-        owner_id=state["owner_id"],
-        archived=state["archived"],
-        deleted=state["deleted"],
-    )
 
 
 @router.patch(
@@ -330,34 +255,20 @@ def version_public(item_id: UUID, entry: ItemVersion) -> ItemVersionPublic:
     response_model=ItemPublic,
     responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE | VALIDATION,
 )
-def update_item(
-    request: Request,
-    hub: HubDep,
-    user: CurrentUser,
-    ctx: CommandContext,
-    item_id: UUID,
-    body: ItemUpdate,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def update_item(write: VersionedWrite, item_id: UUID, body: ItemUpdate) -> Response:
     """Change an item's title, description or (superusers) owner."""
-    version = expected_version(if_match)
-
-    def run(command_id: UUID | None) -> Response:
-        hub.commands.send(
-            EditItem(
-                item_id=item_id,
-                title=body.title,
-                description=body.description,
-                owner_id=body.owner_id,
-                expected_version=version,
-                command_id=command_id or uuid4(),
-            ),
-            ctx,
-        )
-        return _item_response(hub, user, item_id)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+    return write.run(
+        lambda command_id: EditItem(
+            item_id=item_id,
+            title=body.title,
+            description=body.description,
+            owner_id=body.owner_id,
+            expected_version=write.expected_version,
+            command_id=command_id,
+        ),
+        lambda _: _item_response(write.hub, write.user, item_id),
+        body,
+    )
 
 
 @router.post(
@@ -365,33 +276,19 @@ def update_item(
     response_model=ItemPublic,
     responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE | VALIDATION,
 )
-def move_item(
-    request: Request,
-    hub: HubDep,
-    user: CurrentUser,
-    ctx: CommandContext,
-    item_id: UUID,
-    body: ItemMove,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def move_item(write: VersionedWrite, item_id: UUID, body: ItemMove) -> Response:
     """Move an item to a column, at an index (0 is the top)."""
-    version = expected_version(if_match)
-
-    def run(command_id: UUID | None) -> Response:
-        hub.commands.send(
-            MoveItem(
-                item_id=item_id,
-                column=body.column,
-                position=body.position,
-                expected_version=version,
-                command_id=command_id or uuid4(),
-            ),
-            ctx,
-        )
-        return _item_response(hub, user, item_id)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+    return write.run(
+        lambda command_id: MoveItem(
+            item_id=item_id,
+            column=body.column,
+            position=body.position,
+            expected_version=write.expected_version,
+            command_id=command_id,
+        ),
+        lambda _: _item_response(write.hub, write.user, item_id),
+        body,
+    )
 
 
 @router.post(
@@ -399,19 +296,9 @@ def move_item(
     response_model=ItemPublic,
     responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE,
 )
-def archive_item(
-    request: Request,
-    hub: HubDep,
-    user: CurrentUser,
-    ctx: CommandContext,
-    item_id: UUID,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def archive_item(write: VersionedWrite, item_id: UUID) -> Response:
     """Take an item off the board (it stays, archived)."""
-    return _change_state(
-        ArchiveItem, request, hub, user, ctx, item_id, if_match, idempotency_key
-    )
+    return _change_state(write, ArchiveItem, item_id)
 
 
 @router.post(
@@ -419,19 +306,9 @@ def archive_item(
     response_model=ItemPublic,
     responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE,
 )
-def restore_item(
-    request: Request,
-    hub: HubDep,
-    user: CurrentUser,
-    ctx: CommandContext,
-    item_id: UUID,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def restore_item(write: VersionedWrite, item_id: UUID) -> Response:
     """Bring an archived item back to the end of its column."""
-    return _change_state(
-        RestoreItem, request, hub, user, ctx, item_id, if_match, idempotency_key
-    )
+    return _change_state(write, RestoreItem, item_id)
 
 
 @router.delete(
@@ -439,53 +316,26 @@ def restore_item(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=AUTH | NOT_FOUND | CONFLICT | UNAVAILABLE,
 )
-def delete_item(
-    request: Request,
-    hub: HubDep,
-    user: CurrentUser,
-    ctx: CommandContext,
-    item_id: UUID,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def delete_item(write: VersionedWrite, item_id: UUID) -> Response:
     """Delete an item (its history stays in the audit trail)."""
-    version = expected_version(if_match)
-
-    def run(command_id: UUID | None) -> Response:
-        hub.commands.send(
-            DeleteItem(
-                item_id=item_id,
-                expected_version=version,
-                command_id=command_id or uuid4(),
-            ),
-            ctx,
-        )
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, None, run)
+    return write.run(
+        lambda command_id: DeleteItem(
+            item_id=item_id,
+            expected_version=write.expected_version,
+            command_id=command_id,
+        ),
+        lambda _: Response(status_code=status.HTTP_204_NO_CONTENT),
+    )
 
 
 def _change_state(
-    command: type[ArchiveItem] | type[RestoreItem],
-    request: Request,
-    hub: Hub,
-    user: UserCredentials,
-    ctx: CommandContext,
-    item_id: UUID,
-    if_match: str | None,
-    idempotency_key: str | None,
+    write: Write, command: type[ArchiveItem] | type[RestoreItem], item_id: UUID
 ) -> Response:
-    version = expected_version(if_match)
-
-    def run(command_id: UUID | None) -> Response:
-        hub.commands.send(
-            command(
-                item_id=item_id,
-                expected_version=version,
-                command_id=command_id or uuid4(),
-            ),
-            ctx,
-        )
-        return _item_response(hub, user, item_id)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, None, run)
+    return write.run(
+        lambda command_id: command(
+            item_id=item_id,
+            expected_version=write.expected_version,
+            command_id=command_id,
+        ),
+        lambda _: _item_response(write.hub, write.user, item_id),
+    )

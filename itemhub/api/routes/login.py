@@ -82,7 +82,7 @@ def test_token(hub: HubDep, user: CurrentUser) -> UserPublic:
     view = hub.queries.read.user(user.id)
     if view is None:  # the token checked out against the same read model
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Token is no longer valid")
-    return UserPublic.of(view)
+    return UserPublic.model_validate(view)
 
 
 @router.post(

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import JSONResponse, Response
 
 from itemhub.api.deps import (
-    CommandContext,
     CurrentUser,
     HubDep,
     SuperUser,
     client_ip,
 )
-from itemhub.api.idempotency import run_idempotent
 from itemhub.api.routes.common import (
     AUTH,
     CONFLICT,
@@ -35,8 +33,10 @@ from itemhub.api.schemas import (
     UserUpdate,
     UserUpdateMe,
 )
+from itemhub.api.write import WriteDep
 from itemhub.commands import (
     ChangePassword,
+    CommandResult,
     DeactivateUser,
     ReactivateUser,
     RegisterUser,
@@ -46,7 +46,6 @@ from itemhub.runtime import Hub
 
 router = APIRouter(prefix="/users", tags=["users"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 TOO_MANY_ATTEMPTS: dict[int | str, dict[str, Any]] = {
     429: {"model": Message, "description": "Too many wrong passwords or addresses"}
 }
@@ -57,7 +56,7 @@ def _user_response(hub: Hub, user_id: UUID, status_code: int = 200) -> JSONRespo
     if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
     return JSONResponse(
-        UserPublic.of(view).model_dump(mode="json"), status_code=status_code
+        UserPublic.model_validate(view).model_dump(mode="json"), status_code=status_code
     )
 
 
@@ -82,7 +81,9 @@ def read_users(
     page = hub.queries.read.users(
         text=q, active=active, superuser=superuser, skip=skip, limit=limit
     )
-    return UsersPublic(data=[UserPublic.of(u) for u in page.data], count=page.count)
+    return UsersPublic(
+        data=[UserPublic.model_validate(u) for u in page.data], count=page.count
+    )
 
 
 @router.post(
@@ -91,30 +92,21 @@ def read_users(
     response_model=UserPublic,
     responses=SUPERUSER | CONFLICT | UNAVAILABLE | VALIDATION,
 )
-def create_user(
-    request: Request,
-    hub: HubDep,
-    user: SuperUser,
-    ctx: CommandContext,
-    body: UserCreate,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def create_user(_: SuperUser, write: WriteDep, body: UserCreate) -> Response:
     """Create a user (superusers only)."""
-
-    def run(command_id: UUID | None) -> Response:
-        result = hub.commands.send(
-            RegisterUser(
-                email=body.email,
-                password=body.password,
-                full_name=body.full_name,
-                is_superuser=body.is_superuser,
-                command_id=command_id or uuid4(),
-            ),
-            ctx,
-        )
-        return _user_response(hub, result.aggregate_id, status.HTTP_201_CREATED)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+    return write.run(
+        lambda command_id: RegisterUser(
+            email=body.email,
+            password=body.password,
+            full_name=body.full_name,
+            is_superuser=body.is_superuser,
+            command_id=command_id,
+        ),
+        lambda result: _user_response(
+            write.hub, result.aggregate_id, status.HTTP_201_CREATED
+        ),
+        body,
+    )
 
 
 @router.get("/me", response_model=UserPublic, responses=AUTH)
@@ -128,30 +120,22 @@ def read_user_me(hub: HubDep, user: CurrentUser) -> Response:
     response_model=UserPublic,
     responses=AUTH | CONFLICT | UNAVAILABLE | VALIDATION | TOO_MANY_ATTEMPTS,
 )
-def update_user_me(
-    request: Request,
-    hub: HubDep,
-    user: CurrentUser,
-    ctx: CommandContext,
-    body: UserUpdateMe,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def update_user_me(write: WriteDep, body: UserUpdateMe) -> Response:
     """Change your own e-mail or name; refused addresses are throttled like logins."""
-    ip = client_ip(request)
-
-    def run(command_id: UUID | None) -> Response:
-        command = UpdateUser(
+    user, ip = write.user, client_ip(write.request)
+    return write.run(
+        lambda command_id: UpdateUser(
             user_id=user.id,
             email=body.email,
             full_name=body.full_name,
-            command_id=command_id or uuid4(),
-        )
-        hub.auth.change_own_email(
-            user, body.email, ip, lambda: hub.commands.send(command, ctx)
-        )
-        return _user_response(hub, user.id)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+            command_id=command_id,
+        ),
+        lambda _: _user_response(write.hub, user.id),
+        body,
+        through=lambda send: write.hub.auth.change_own_email(
+            user, body.email, ip, send
+        ),
+    )
 
 
 @router.patch(
@@ -159,37 +143,33 @@ def update_user_me(
     response_model=Message,
     responses=AUTH | UNAVAILABLE | VALIDATION | TOO_MANY_ATTEMPTS,
 )
-def update_password_me(
-    request: Request,
-    hub: HubDep,
-    user: CurrentUser,
-    ctx: CommandContext,
-    body: UpdatePassword,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def update_password_me(write: WriteDep, body: UpdatePassword) -> Response:
     """Change your password (throttled like logins); your tokens and sessions end."""
-    ip = client_ip(request)
+    user, ip = write.user, client_ip(write.request)
 
-    def run(command_id: UUID | None) -> Response:
-        command = ChangePassword(
-            user_id=user.id,
-            current_password=body.current_password,
-            new_password=body.new_password,
-            command_id=command_id or uuid4(),
-        )
-        hub.auth.change_password(user, ip, lambda: hub.commands.send(command, ctx))
-        hub.security.record(
+    def respond(_: CommandResult) -> Response:
+        write.hub.security.record(
             "token_revoked",
             channel="api",
             ip=ip,
-            user_agent=request.headers.get("user-agent", ""),
+            user_agent=write.request.headers.get("user-agent", ""),
             email=user.email,
             user_id=user.id,
             detail="password changed",
         )
         return JSONResponse({"detail": "Password updated; log in again"})
 
-    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+    return write.run(
+        lambda command_id: ChangePassword(
+            user_id=user.id,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            command_id=command_id,
+        ),
+        respond,
+        body,
+        through=lambda send: write.hub.auth.change_password(user, ip, send),
+    )
 
 
 def _self_or_superuser(user_id: UUID, user: CurrentUser) -> None:
@@ -221,36 +201,27 @@ def read_user(hub: HubDep, user_id: UUID, user: CurrentUser) -> Response:
     | VALIDATION
     | TOO_MANY_ATTEMPTS,
 )
-def update_user(
-    request: Request,
-    hub: HubDep,
-    user_id: UUID,
-    user: CurrentUser,
-    ctx: CommandContext,
-    body: UserUpdate,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def update_user(user_id: UUID, write: WriteDep, body: UserUpdate) -> Response:
     """Change a user; password, roles and state only by superusers."""
+    user, ip = write.user, client_ip(write.request)
     _self_or_superuser(user_id, user)
-    ip = client_ip(request)
-
-    def run(command_id: UUID | None) -> Response:
-        command = UpdateUser(
+    return write.run(
+        lambda command_id: UpdateUser(
             user_id=user_id,
             email=body.email,
             full_name=body.full_name,
             password=body.password,
             is_superuser=body.is_superuser,
             is_active=body.is_active,
-            command_id=command_id or uuid4(),
-        )
+            command_id=command_id,
+        ),
+        lambda _: _user_response(write.hub, user_id),
+        body,
         # A standard user gets here only for their own account, as on /me.
-        hub.auth.change_own_email(
-            user, body.email, ip, lambda: hub.commands.send(command, ctx)
-        )
-        return _user_response(hub, user_id)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, body, run)
+        through=lambda send: write.hub.auth.change_own_email(
+            user, body.email, ip, send
+        ),
+    )
 
 
 @router.post(
@@ -258,23 +229,12 @@ def update_user(
     response_model=UserPublic,
     responses=SUPERUSER | NOT_FOUND | CONFLICT | UNAVAILABLE,
 )
-def deactivate_user(
-    request: Request,
-    hub: HubDep,
-    user_id: UUID,
-    user: SuperUser,
-    ctx: CommandContext,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def deactivate_user(user_id: UUID, _: SuperUser, write: WriteDep) -> Response:
     """Deactivate a user: they can no longer log in, their tokens end."""
-
-    def run(command_id: UUID | None) -> Response:
-        hub.commands.send(
-            DeactivateUser(user_id=user_id, command_id=command_id or uuid4()), ctx
-        )
-        return _user_response(hub, user_id)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, None, run)
+    return write.run(
+        lambda command_id: DeactivateUser(user_id=user_id, command_id=command_id),
+        lambda _: _user_response(write.hub, user_id),
+    )
 
 
 @router.post(
@@ -282,20 +242,9 @@ def deactivate_user(
     response_model=UserPublic,
     responses=SUPERUSER | NOT_FOUND | CONFLICT | UNAVAILABLE,
 )
-def reactivate_user(
-    request: Request,
-    hub: HubDep,
-    user_id: UUID,
-    user: SuperUser,
-    ctx: CommandContext,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+def reactivate_user(user_id: UUID, _: SuperUser, write: WriteDep) -> Response:
     """Let a deactivated user log in again."""
-
-    def run(command_id: UUID | None) -> Response:
-        hub.commands.send(
-            ReactivateUser(user_id=user_id, command_id=command_id or uuid4()), ctx
-        )
-        return _user_response(hub, user_id)
-
-    return run_idempotent(request, hub, user.id, idempotency_key, None, run)
+    return write.run(
+        lambda command_id: ReactivateUser(user_id=user_id, command_id=command_id),
+        lambda _: _user_response(write.hub, user_id),
+    )
