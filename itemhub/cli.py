@@ -32,7 +32,7 @@ from itemhub.commands import (
 from itemhub.config import ConfigError, load_settings
 from itemhub.projections.registry import projection_names
 from itemhub.queries.audit import AuditFilter
-from itemhub.queries.export import stream_csv, stream_json
+from itemhub.queries.export import export_stream
 from itemhub.runtime import Hub
 
 cli = typer.Typer(
@@ -222,8 +222,7 @@ def export_audit(
     with opened_hub() as hub:
         hub.catch_up()
         entries = hub.queries.audit.export_rows(audit_filter)
-        chunks = stream_json(entries) if format == "json" else stream_csv(entries)
-        for chunk in chunks:
+        for chunk in export_stream(entries, format):
             sys.stdout.write(chunk)
     sys.stdout.write("\n" if format == "json" else "")
 

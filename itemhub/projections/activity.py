@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import Connection, insert, select
 
 from itemhub.events import HubEvent, Item, User
+from itemhub.events.base import HubAggregate, HubCreated
 from itemhub.eventstore import EventAt
 from itemhub.projections.base import Projection
 from itemhub.projections.deltas import ActivityAdded, Delta
@@ -170,3 +171,19 @@ def summarise(event: HubEvent, before: str) -> str:
         case User.TokenVersionBumped():
             return f"signed out everywhere ({event.reason})"
     return type(event).__name__
+
+
+def _actions(aggregate: type[Item] | type[User], target_type: str) -> list[str]:
+    return [
+        f"{target_type}.{_snake(c.__name__)}"
+        for c in vars(aggregate).values()
+        if isinstance(c, type)
+        and issubclass(c, aggregate.Event)
+        and c is not aggregate.Event
+        # eventsourcing adds a Created class no ItemHub aggregate records.
+        and (issubclass(c, HubCreated) or not issubclass(c, HubAggregate.Created))
+    ]
+
+
+ACTIONS: tuple[str, ...] = (*_actions(Item, "item"), *_actions(User, "user"))
+"""Every action the trail can record, in the order the events are declared."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -22,6 +22,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from itemhub.projections.activity import ACTIONS
 from itemhub.projections.dto import ActivityEntry
 from itemhub.readstore.outages import translating_outages
 from itemhub.readstore.schema import ReadTables, UTCDateTime
@@ -29,6 +30,15 @@ from itemhub.readstore.schema import ReadTables, UTCDateTime
 EXPORT_CHUNK = 5000
 EXPORT_FIELDS = tuple(f.name for f in dataclasses.fields(ActivityEntry))
 Bucket = Literal["minute", "hour", "day"]
+
+
+FILTER_PARAMS = ("actor", "action", "item", "user", "since", "until", "q")
+"""The URL parameters the audit page filters by."""
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A naive time read as UTC (aware times are kept)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,8 +61,8 @@ class AuditFilter:
         # Naive times are UTC: normalise so they compare with aware ones.
         for name in ("since", "until"):
             moment = getattr(self, name)
-            if moment is not None and moment.tzinfo is None:
-                object.__setattr__(self, name, moment.replace(tzinfo=dt.UTC))
+            if moment is not None:
+                object.__setattr__(self, name, as_utc(moment))
         if self.since and self.until and self.since > self.until:
             raise ValueError("since must not be after until")
         if (
@@ -61,6 +71,57 @@ class AuditFilter:
             and self.after >= self.before
         ):
             raise ValueError("after must be below before")
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> AuditFilter:
+        """A filter from URL parameters; raises ValueError saying what is wrong."""
+        unknown = sorted(set(params) - set(FILTER_PARAMS))
+        if unknown:
+            raise ValueError(f"unknown filter(s): {', '.join(unknown)}")
+
+        def uuid(name: str) -> UUID | None:
+            value = params.get(name) or None
+            try:
+                return UUID(value) if value else None
+            except ValueError:
+                raise ValueError(f"{name} must be an id") from None
+
+        def moment(name: str) -> dt.datetime | None:
+            value = params.get(name) or None
+            try:
+                return dt.datetime.fromisoformat(value) if value else None
+            except ValueError:
+                raise ValueError(f"{name} must be an ISO date or time") from None
+
+        action = params.get("action") or None
+        if action is not None and action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        return cls(
+            actor_id=uuid("actor"),
+            action=action,
+            item_id=uuid("item"),
+            user_id=uuid("user"),
+            since=moment("since"),
+            until=moment("until"),
+            text=params.get("q") or None,
+        )
+
+    def matches(self, entry: ActivityEntry) -> bool:
+        """Whether a live entry passes (the same rules as the query, in Python)."""
+        occurred = entry.occurred_at
+        text = f"{entry.summary}\n{entry.target_label}\n{entry.actor_name}".lower()
+        checks = [
+            self.actor_id is None or entry.actor_id == self.actor_id,
+            self.action is None or entry.action == self.action,
+            self.item_id is None
+            or (entry.target_type == "item" and entry.target_id == self.item_id),
+            self.user_id is None
+            or (entry.target_type == "user" and entry.target_id == self.user_id),
+            self.since is None or occurred >= self.since,
+            self.until is None or occurred <= self.until,
+            not self.text or self.text.lower() in text,
+        ]
+        return all(checks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,3 +52,12 @@ def stream_json(chunks: ExportRows) -> Iterator[str]:
             yield separator + ",".join(pieces)
             separator = ","
     yield "]"
+
+
+EXPORT_MEDIA_TYPES = {"csv": "text/csv", "json": "application/json"}
+"""The formats the trail exports to, and what each is sent as."""
+
+
+def export_stream(chunks: ExportRows, fmt: str) -> Iterator[str]:
+    """The trail as ``fmt`` (csv or json), piece by piece, for API, UI and CLI."""
+    return stream_json(chunks) if fmt == "json" else stream_csv(chunks)

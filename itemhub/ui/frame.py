@@ -25,19 +25,44 @@ def _links(user: UserView | None) -> list[tuple[str, str]]:
     return [*links, ("Profile", "/profile")]
 
 
+def _phone_menu(links: list[tuple[str, str]]) -> None:
+    """A menu button, shown at phone width only, that opens the page links."""
+    button = ui.button(icon="menu").classes("xs")
+    button.props('flat round color=white data-testid="nav-menu"')
+    button.props["title"] = "Menu"
+    with button:
+        menu = ui.menu()  # Quasar opens it on a click of the button
+
+    def fill() -> None:
+        if menu.default_slot.children:
+            return
+        with menu:
+            for label, href in links:
+                ui.menu_item(label, lambda h=href: ui.navigate.to(h)).props(
+                    f'data-testid="nav-{label.lower().replace(" ", "-")}"'
+                )
+
+    button.on_click(fill)
+
+
 @contextmanager
 def frame(title: str, user: UserView | None = None) -> Iterator[None]:
     """Wrap a page's content in the shared header and a padded column."""
     dark = ui.dark_mode()
     ui.page_title(f"{title} · ItemHub")
     # Every element here is repeated in every open tab, so the header stays
-    # lean: one row of links that scrolls sideways on a phone (no second,
-    # mobile-only menu) and native tooltips (a ui.tooltip is an element).
+    # lean: one row of links (hidden on a phone, where a menu button stands in
+    # and builds its items only when first opened) and native tooltips (a
+    # ui.tooltip is an element).
+    links = _links(user)
     with ui.header().classes("items-center justify-between px-3 py-1 gap-2 no-wrap"):
-        with ui.row().classes("items-center gap-3 no-wrap min-w-0 overflow-x-auto"):
+        with ui.row().classes("items-center gap-3 no-wrap min-w-0"):
+            if links:
+                _phone_menu(links)
             ui.label("ItemHub").classes("text-h6")
-            for label, href in _links(user):
-                ui.link(label, href).classes("text-white whitespace-nowrap")
+            with ui.row().classes("gt-xs items-center gap-3 no-wrap"):
+                for label, href in links:
+                    ui.link(label, href).classes("text-white whitespace-nowrap")
         with ui.row().classes("items-center gap-1 no-wrap"):
             if user is not None:
                 ui.label(user.display_name).classes("gt-xs").mark("current-user")

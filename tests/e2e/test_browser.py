@@ -585,3 +585,41 @@ async def test_a_secure_session_cookie_is_a_host_only_cookie_that_logs_in(
         await page.wait_for_url(f"{secure.url}/login")
     finally:
         secure.stop()
+
+
+async def _page_at(
+    browser: Browser, server: Server, width: int, email: str, password: str
+) -> Page:
+    page = await _log_in(browser, server, email, password)
+    await page.set_viewport_size({"width": width, "height": 800})
+    return page
+
+
+async def test_at_phone_width_the_navigation_is_a_menu(
+    browser: Browser, server: Server
+) -> None:
+    page = await _page_at(browser, server, 375, ADMIN_EMAIL, ADMIN_PASSWORD)
+    header = page.locator("header")
+    audit_link = header.get_by_role("link", name="Audit")
+    menu = page.get_by_test_id("nav-menu")
+
+    await expect(audit_link).to_be_hidden()
+    await expect(menu).to_be_visible()
+    # Nothing in the header runs off the screen.
+    overflow = await header.evaluate("h => h.scrollWidth - h.clientWidth")
+    assert overflow <= 0
+
+    await menu.click()
+    await page.get_by_test_id("nav-audit").click()
+    await page.wait_for_url(f"{server.url}/audit")
+
+
+async def test_at_desktop_width_the_navigation_shows_its_links(
+    browser: Browser, server: Server
+) -> None:
+    page = await _page_at(browser, server, 1400, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    await expect(
+        page.locator("header").get_by_role("link", name="Audit")
+    ).to_be_visible()
+    await expect(page.get_by_test_id("nav-menu")).to_be_hidden()

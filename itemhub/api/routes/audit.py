@@ -29,7 +29,7 @@ from itemhub.api.schemas import (
     SecurityEntryPublic,
 )
 from itemhub.queries.audit import AuditFilter
-from itemhub.queries.export import stream_csv, stream_json
+from itemhub.queries.export import EXPORT_MEDIA_TYPES, export_stream
 from itemhub.queries.security_log import KINDS
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -100,20 +100,13 @@ def export_audit_events(
     format: Literal["csv", "json"] = "csv",
 ) -> StreamingResponse:
     """The filtered trail as CSV or JSON, oldest first, streamed in chunks."""
-    entries = hub.queries.audit.export_rows(f)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    if format == "json":
-        return StreamingResponse(
-            stream_json(entries),
-            media_type="application/json",
-            headers={
-                "Content-Disposition": f'attachment; filename="audit-{stamp}.json"'
-            },
-        )
     return StreamingResponse(
-        stream_csv(entries),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
+        export_stream(hub.queries.audit.export_rows(f), format),
+        media_type=EXPORT_MEDIA_TYPES[format],
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-{stamp}.{format}"'
+        },
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -49,6 +48,7 @@ from itemhub.projections import (
     UserCredentials,
 )
 from itemhub.queries import ItemFilter
+from itemhub.queries.audit import as_utc
 from itemhub.queries.history import ItemVersion
 from itemhub.runtime import Hub
 
@@ -189,7 +189,7 @@ def read_item(
     for entry in history:
         if version is not None and entry.version > version:
             break
-        if at is not None and entry.timestamp > _aware(at):
+        if at is not None and entry.timestamp > as_utc(at):
             break
         chosen = entry
     if chosen is None or (version is not None and chosen.version != version):
@@ -234,10 +234,6 @@ def restore_item_version(
         ),
         lambda _: _item_response(write.hub, write.user, item_id),
     )
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _history(hub: Hub, user: UserCredentials, item_id: UUID) -> list[ItemVersion]:

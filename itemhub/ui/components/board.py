@@ -12,11 +12,10 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments
 
 from itemhub.commands import (
-    Conflict,
     CreateItem,
-    DomainError,
     MoveItem,
     StoreUnavailable,
+    can_see,
 )
 from itemhub.projections import (
     Delta,
@@ -26,6 +25,7 @@ from itemhub.projections import (
     UserCredentials,
 )
 from itemhub.runtime import Hub
+from itemhub.ui.actions import send
 from itemhub.ui.components.board_column import (
     MOVE_CARD,
     OPEN_CARD,
@@ -33,7 +33,7 @@ from itemhub.ui.components.board_column import (
     send_operations,
 )
 from itemhub.ui.components.cards import CardFaces, slug
-from itemhub.ui.session import in_thread, still_logged_in, ui_context
+from itemhub.ui.session import in_thread
 
 REMOVED = sys.maxsize  # the "version" of a deleted item
 
@@ -178,7 +178,7 @@ class BoardView:
     def _visible(self, card: ItemCard) -> bool:
         if card.column not in self.columns or not self.filter.shows(card):
             return False
-        return self.user.is_superuser or card.owner_id == self.user.id
+        return can_see(self.user, card.owner_id)
 
     def _changed(
         self,
@@ -222,18 +222,14 @@ class BoardView:
         if not title:
             ui.notify("Type a title first", type="warning")
             return
-        if not await still_logged_in(self.hub, self.user):
-            return
-        try:
-            await in_thread(
-                self.hub.commands.send,
-                CreateItem(title=title, column=column.name),
-                ui_context(self.user),
-            )
-        except DomainError as exc:
-            ui.notify(f"Not added: {exc}", type="negative")
-            return
-        column.quick_add.set_value("")
+        added = await send(
+            self.hub,
+            self.user,
+            CreateItem(title=title, column=column.name),
+            refused="Not added: {}",
+        )
+        if added is not None:
+            column.quick_add.set_value("")
 
     async def on_drop(self, e: GenericEventArguments) -> None:
         """A drag ended: send it as a move, or snap the card back if refused."""
@@ -264,9 +260,6 @@ class BoardView:
             ui.notify("Not moved: the item is no longer on your board", type="warning")
             return
         try:
-            if not await still_logged_in(self.hub, self.user):
-                snap_back()
-                return
             position = await self._global_position(
                 target,
                 item_id,
@@ -274,33 +267,30 @@ class BoardView:
                 _neighbour(args, "before"),
                 _neighbour(args, "after"),
             )
-            await in_thread(
-                self.hub.commands.send,
+            moved = await send(
+                self.hub,
+                self.user,
                 MoveItem(
                     item_id=item_id,
                     column=target.name,
                     position=position,
                     expected_version=version,
                 ),
-                ui_context(self.user),
+                refused="Not moved: {}",
+                conflict=lambda exc: (
+                    f"{exc.changed_by} moved or changed it first; it is back in place"
+                ),
             )
-        except Conflict as exc:
-            snap_back()
-            ui.notify(
-                f"{exc.changed_by} moved or changed it first; it is back in place",
-                type="warning",
-            )
-        except StoreUnavailable:
-            snap_back()
+        except StoreUnavailable:  # reading where the card landed
+            moved = None
             ui.notify(
                 "Not moved: the database is unavailable, try again", type="negative"
             )
-        except DomainError as exc:
-            snap_back()
-            ui.notify(f"Not moved: {exc}", type="negative")
         except BaseException:
             snap_back()  # the board stays true; NiceGUI reports the error
             raise
+        if moved is None:
+            snap_back()
 
     async def _global_position(
         self,

@@ -9,9 +9,7 @@ from nicegui import ui
 from itemhub.commands import (
     ArchiveItem,
     Command,
-    Conflict,
     DeleteItem,
-    DomainError,
     EditItem,
     MoveItem,
     RestoreItem,
@@ -21,7 +19,8 @@ from itemhub.projections import (
     UserCredentials,
 )
 from itemhub.runtime import Hub
-from itemhub.ui.session import in_thread, still_logged_in, ui_context
+from itemhub.ui.actions import send
+from itemhub.ui.session import in_thread, still_logged_in
 
 END_OF_COLUMN = 1_000_000
 
@@ -90,21 +89,16 @@ class ItemDialog:
         self.dialog.open()
 
     async def _run(self, command: Command) -> bool:
-        if not await still_logged_in(self.hub, self.user):
-            return False
-        try:
-            await in_thread(self.hub.commands.send, command, ui_context(self.user))
-        except Conflict as exc:
-            ui.notify(
+        done = await send(
+            self.hub,
+            self.user,
+            command,
+            conflict=lambda exc: (
                 f"{exc.changed_by} changed this item first (now version "
-                f"{exc.current_version}); reopen it to see their change",
-                type="warning",
-            )
-            return False
-        except DomainError as exc:
-            ui.notify(str(exc), type="negative")
-            return False
-        return True
+                f"{exc.current_version}); reopen it to see their change"
+            ),
+        )
+        return done is not None
 
     async def _save(self) -> None:
         card = self.card

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
-from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
@@ -19,91 +17,16 @@ from itemhub.projections import (
     ActivityEntry,
     Delta,
 )
+from itemhub.projections.activity import ACTIONS
 from itemhub.queries.audit import AuditFilter
-from itemhub.queries.export import stream_csv, stream_json
+from itemhub.queries.export import EXPORT_MEDIA_TYPES, export_stream
 from itemhub.runtime import Hub
-from itemhub.ui.forbidden import forbidden_page
+from itemhub.ui.actions import SuperuserPage, superuser_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
-from itemhub.ui.session import SessionGuard, in_thread, login_redirect, session_user
+from itemhub.ui.session import SessionGuard, in_thread, session_user
 
-FILTER_KEYS = ("actor", "action", "item", "user", "since", "until", "q")
 PAGE = 50
-ACTIONS = [
-    "item.created",
-    "item.edited",
-    "item.moved",
-    "item.owner_reassigned",
-    "item.archived",
-    "item.restored",
-    "item.reverted",
-    "item.deleted",
-    "user.registered",
-    "user.profile_changed",
-    "user.password_changed",
-    "user.superuser_granted",
-    "user.superuser_revoked",
-    "user.deactivated",
-    "user.reactivated",
-    "user.token_version_bumped",
-]
-
-
-def parse_filter(params: dict[str, str]) -> AuditFilter:
-    """Build a filter from URL parameters; raises ValueError saying what is wrong."""
-    unknown = sorted(set(params) - set(FILTER_KEYS))
-    if unknown:
-        raise ValueError(f"unknown filter(s): {', '.join(unknown)}")
-
-    def uuid(name: str) -> UUID | None:
-        value = params.get(name) or None
-        try:
-            return UUID(value) if value else None
-        except ValueError:
-            raise ValueError(f"{name} must be an id") from None
-
-    def moment(name: str) -> dt.datetime | None:
-        value = params.get(name) or None
-        try:
-            return dt.datetime.fromisoformat(value) if value else None
-        except ValueError:
-            raise ValueError(f"{name} must be an ISO date or time") from None
-
-    action = params.get("action") or None
-    if action is not None and action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r}")
-    return AuditFilter(
-        actor_id=uuid("actor"),
-        action=action,
-        item_id=uuid("item"),
-        user_id=uuid("user"),
-        since=moment("since"),
-        until=moment("until"),
-        text=params.get("q") or None,
-    )
-
-
-def matches(entry: ActivityEntry, f: AuditFilter) -> bool:
-    """Whether a live entry passes a filter (the same rules as the query)."""
-    occurred = entry.occurred_at
-    checks = [
-        f.actor_id is None or entry.actor_id == f.actor_id,
-        f.action is None or entry.action == f.action,
-        f.item_id is None
-        or (entry.target_type == "item" and entry.target_id == f.item_id),
-        f.user_id is None
-        or (entry.target_type == "user" and entry.target_id == f.user_id),
-        f.since is None or occurred >= _aware(f.since),
-        f.until is None or occurred <= _aware(f.until),
-        not f.text
-        or f.text.lower()
-        in f"{entry.summary}\n{entry.target_label}\n{entry.actor_name}".lower(),
-    ]
-    return all(checks)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def register(hub: Hub, live: LiveFeed) -> None:
@@ -116,36 +39,28 @@ def register(hub: Hub, live: LiveFeed) -> None:
             return Response("Only superusers may export the audit trail", 403)
         params = {k: v for k, v in request.query_params.items() if k != "format"}
         try:
-            audit_filter = parse_filter(params)
+            audit_filter = AuditFilter.from_params(params)
         except ValueError as exc:
             return Response(str(exc), 422)
-        fmt = request.query_params.get("format", "csv")
-        entries = hub.queries.audit.export_rows(audit_filter)
-        if fmt == "json":
-            return StreamingResponse(
-                stream_json(entries),
-                media_type="application/json",
-                headers={"Content-Disposition": 'attachment; filename="audit.json"'},
-            )
+        fmt = "json" if request.query_params.get("format") == "json" else "csv"
         return StreamingResponse(
-            stream_csv(entries),
-            media_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+            export_stream(hub.queries.audit.export_rows(audit_filter), fmt),
+            media_type=EXPORT_MEDIA_TYPES[fmt],
+            headers={"Content-Disposition": f'attachment; filename="audit.{fmt}"'},
         )
 
     @ui.page("/audit")
     async def audit_page(request: Request) -> Response | None:
-        user = await session_user(hub)
-        if user is None:
-            return login_redirect(request)
-        me = await in_thread(hub.queries.read.user, user.id)
-        if me is None or not me.is_superuser:
-            return forbidden_page("Only superusers may see the audit trail.")
-        guard = SessionGuard(hub, user, superuser=True)
-        with frame("Audit", me):
+        page = await superuser_page(
+            hub, request, "Only superusers may see the audit trail."
+        )
+        if not isinstance(page, SuperuserPage):
+            return page
+        guard = page.guard
+        with frame("Audit", page.me):
             params = dict(request.query_params)
             try:
-                audit_filter = parse_filter(params)
+                audit_filter = AuditFilter.from_params(params)
             except ValueError as exc:
                 ui.label(f"Bad filter: {exc}").classes("text-negative").mark(
                     "bad-filter"
@@ -308,7 +223,7 @@ class AuditView:
         if self.rows is None:
             return
         for entry in entries:
-            if matches(entry, self.filter):
+            if self.filter.matches(entry):
                 with self.rows:
                     row = self._row(entry)
                 row.move(target_index=0)

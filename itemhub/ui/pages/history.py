@@ -9,16 +9,15 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from itemhub.commands import DomainError, RevertItem
+from itemhub.commands import RevertItem, can_see
 from itemhub.queries.history import ItemVersion
 from itemhub.runtime import Hub
+from itemhub.ui.actions import send
 from itemhub.ui.frame import frame
 from itemhub.ui.session import (
     in_thread,
     login_redirect,
     session_user,
-    still_logged_in,
-    ui_context,
 )
 
 
@@ -40,8 +39,7 @@ def register(hub: Hub) -> None:
                 ui.label("No such item.").mark("not-found")
                 return None
             versions = await in_thread(hub.queries.item_history, parsed) or []
-            owner = versions[-1].state["owner_id"] if versions else None
-            if not versions or (owner != user.id and not user.is_superuser):
+            if not versions or not can_see(user, versions[-1].state["owner_id"]):
                 ui.label("No such item.").mark("not-found")
                 return None
             current = versions[-1]
@@ -56,20 +54,16 @@ def register(hub: Hub) -> None:
                     _as_of(chosen)
 
             async def restore(to_version: int) -> None:
-                if not await still_logged_in(hub, user):
-                    return
-                try:
-                    await in_thread(
-                        hub.commands.send,
-                        RevertItem(
-                            item_id=parsed,
-                            to_version=to_version,
-                            expected_version=current.version,
-                        ),
-                        ui_context(user),
-                    )
-                except DomainError as exc:
-                    ui.notify(str(exc), type="negative")
+                reverted = await send(
+                    hub,
+                    user,
+                    RevertItem(
+                        item_id=parsed,
+                        to_version=to_version,
+                        expected_version=current.version,
+                    ),
+                )
+                if reverted is None:
                     return
                 ui.notify(f"Restored version {to_version}", type="positive")
                 ui.navigate.reload()

@@ -16,9 +16,9 @@ from itemhub.projections.registry import projection_names
 from itemhub.queries.audit import AuditFilter
 from itemhub.queries.history import LoggedEvent
 from itemhub.runtime import Hub
-from itemhub.ui.forbidden import forbidden_page
+from itemhub.ui.actions import SuperuserPage, superuser_page
 from itemhub.ui.frame import frame
-from itemhub.ui.session import SessionGuard, in_thread, login_redirect, session_user
+from itemhub.ui.session import SessionGuard, in_thread
 
 MAX_EVENTS = 500
 
@@ -33,16 +33,12 @@ def register(hub: Hub) -> None:
         last: int | None = None,
         correlation: str | None = None,
     ) -> Response | None:
-        user = await session_user(hub)
-        if user is None:
-            return login_redirect(request)
-        me = await in_thread(hub.queries.read.user, user.id)
-        if me is None or not me.is_superuser:
-            return forbidden_page("Only superusers may replay history.")
-        guard = SessionGuard(hub, user, superuser=True)
-        with frame("Replay", me):
-            await _projections_panel(hub, guard)
-            await _stepper(hub, guard, first, last, correlation)
+        page = await superuser_page(hub, request, "Only superusers may replay history.")
+        if not isinstance(page, SuperuserPage):
+            return page
+        with frame("Replay", page.me):
+            await _projections_panel(hub, page.guard)
+            await _stepper(hub, page.guard, first, last, correlation)
         return None
 
 

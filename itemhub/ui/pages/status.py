@@ -15,10 +15,10 @@ from itemhub.projections import (
     ProjectionStatus,
 )
 from itemhub.runtime import Hub
-from itemhub.ui.forbidden import forbidden_page
+from itemhub.ui.actions import SuperuserPage, superuser_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
-from itemhub.ui.session import SessionGuard, in_thread, login_redirect, session_user
+from itemhub.ui.session import SessionGuard, in_thread
 
 
 def register(hub: Hub, live: LiveFeed) -> None:
@@ -26,13 +26,13 @@ def register(hub: Hub, live: LiveFeed) -> None:
 
     @ui.page("/status")
     async def status_page(request: Request) -> Response | None:
-        user = await session_user(hub)
-        if user is None:
-            return login_redirect(request)
-        me = await in_thread(hub.queries.read.user, user.id)
-        if me is None or not me.is_superuser:
-            return forbidden_page("Only superusers may see the status page.")
-        with frame("Status", me):
+        page = await superuser_page(
+            hub, request, "Only superusers may see the status page."
+        )
+        if not isinstance(page, SuperuserPage):
+            return page
+        user = page.user
+        with frame("Status", page.me):
             ui.label("Board").classes("text-h5")
             with ui.row().classes("gap-4"):
                 counters = {
@@ -43,7 +43,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
 
         async def refresh() -> None:
             counts = await in_thread(hub.queries.read.column_counts)
-            statuses = await in_thread(hub.status)
+            statuses = await in_thread(hub.queries.status)
             if counts is None or statuses is None:  # cancelled at shutdown
                 return
             for column, label in counters.items():

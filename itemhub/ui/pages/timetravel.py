@@ -9,10 +9,10 @@ from fastapi.responses import Response
 from nicegui import ui
 
 from itemhub.runtime import Hub
+from itemhub.ui.actions import SuperuserPage, superuser_page
 from itemhub.ui.components.cards import initials, slug
-from itemhub.ui.forbidden import forbidden_page
 from itemhub.ui.frame import frame
-from itemhub.ui.session import in_thread, login_redirect, session_user
+from itemhub.ui.session import in_thread
 
 
 def register(hub: Hub) -> None:
@@ -22,13 +22,13 @@ def register(hub: Hub) -> None:
     async def timetravel_page(
         request: Request, position: int | None = None, at: str | None = None
     ) -> Response | None:
-        user = await session_user(hub)
-        if user is None:
-            return login_redirect(request)
-        me = await in_thread(hub.queries.read.user, user.id)
         # The past board shows what others own and what users owned once.
-        if me is None or not me.is_superuser:
-            return forbidden_page("Only superusers may travel back in time.")
+        page = await superuser_page(
+            hub, request, "Only superusers may travel back in time."
+        )
+        if not isinstance(page, SuperuserPage):
+            return page
+        me = page.me
         head = await in_thread(hub.queries.audit.head) or 0
         error = None
         if at:

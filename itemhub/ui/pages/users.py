@@ -11,7 +11,6 @@ from nicegui import ui
 from itemhub.commands import (
     Command,
     DeactivateUser,
-    DomainError,
     GrantSuperuser,
     ReactivateUser,
     RegisterUser,
@@ -24,15 +23,12 @@ from itemhub.projections import (
     UserView,
 )
 from itemhub.runtime import Hub
-from itemhub.ui.forbidden import forbidden_page
+from itemhub.ui.actions import SuperuserPage, send, superuser_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.session import (
     SessionGuard,
     in_thread,
-    login_redirect,
-    session_user,
-    ui_context,
 )
 
 
@@ -41,14 +37,11 @@ def register(hub: Hub, live: LiveFeed) -> None:
 
     @ui.page("/users")
     async def users_page(request: Request) -> Response | None:
-        user = await session_user(hub)
-        if user is None:
-            return login_redirect(request)
-        me = await in_thread(hub.queries.read.user, user.id)
-        if me is None or not me.is_superuser:
-            return forbidden_page("Only superusers may manage users.")
-        with frame("Users", me):
-            admin = UserAdmin(hub, SessionGuard(hub, user, superuser=True))
+        page = await superuser_page(hub, request, "Only superusers may manage users.")
+        if not isinstance(page, SuperuserPage):
+            return page
+        with frame("Users", page.me):
+            admin = UserAdmin(hub, page.guard)
             ui.button("New user", icon="person_add", on_click=admin.create.open).mark(
                 "new-user"
             )
@@ -140,16 +133,8 @@ class UserAdmin:
                     ).props("flat").mark(f"reactivate-{view.email}")
 
     async def _do(self, command: Command) -> bool:
-        if not await self.guard.check():
-            return False
-        try:
-            await in_thread(
-                self.hub.commands.send, command, ui_context(self.guard.user)
-            )
-        except DomainError as exc:
-            ui.notify(str(exc), type="negative")
-            return False
-        return True
+        done = await send(self.hub, self.guard.user, command, guard=self.guard)
+        return done is not None
 
     async def _create(self) -> None:
         done = await self._do(

@@ -1,0 +1,84 @@
+"""What every page does to act or to open: check the session, send, say no."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import Response
+from nicegui import ui
+
+from itemhub.commands import (
+    Command,
+    CommandResult,
+    Conflict,
+    DomainError,
+    StoreUnavailable,
+)
+from itemhub.projections import UserCredentials, UserView
+from itemhub.runtime import Hub
+from itemhub.ui.forbidden import forbidden_page
+from itemhub.ui.session import (
+    SessionGuard,
+    in_thread,
+    login_redirect,
+    session_user,
+    ui_context,
+)
+
+
+async def send(
+    hub: Hub,
+    user: UserCredentials,
+    command: Command,
+    *,
+    refused: str = "{}",
+    conflict: Callable[[Conflict], str] | None = None,
+    guard: SessionGuard | None = None,
+) -> CommandResult | None:
+    """Send a command if the session still holds; a refusal is shown, not raised.
+
+    Returns None when nothing was done: the session ended (the guard handles
+    it) or the command was refused (``refused`` formats the notice, and
+    ``conflict`` words a stale version as a warning instead).
+    """
+    if not await (guard or SessionGuard(hub, user)).check():
+        return None
+    try:
+        return await in_thread(hub.commands.send, command, ui_context(user))
+    except Conflict as exc:
+        if conflict is None:
+            ui.notify(refused.format(exc), type="negative")
+        else:
+            ui.notify(conflict(exc), type="warning")
+    except StoreUnavailable as exc:
+        ui.notify(
+            refused.format(f"the {exc.store} is unavailable, try again"),
+            type="negative",
+        )
+    except DomainError as exc:
+        ui.notify(refused.format(exc), type="negative")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SuperuserPage:
+    """A page only superusers may open: who opened it, and the guard that keeps it."""
+
+    user: UserCredentials
+    me: UserView
+    guard: SessionGuard
+
+
+async def superuser_page(
+    hub: Hub, request: Request, refusal: str
+) -> SuperuserPage | Response:
+    """The opener of a superuser page, or the answer to anyone else."""
+    user = await session_user(hub)
+    if user is None:
+        return login_redirect(request)
+    me = await in_thread(hub.queries.read.user, user.id)
+    if me is None or not me.is_superuser:
+        return forbidden_page(refusal)
+    return SuperuserPage(user, me, SessionGuard(hub, user, superuser=True))
