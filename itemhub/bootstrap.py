@@ -19,6 +19,7 @@ from itemhub.datadir import (
     with_dev_secrets,
 )
 from itemhub.eventstore import open_store
+from itemhub.projections.registry import projection_names
 from itemhub.queries import ReadModels
 from itemhub.queries.audit import AuditLog
 from itemhub.queries.checkpoints import BoardCheckpoints
@@ -67,7 +68,7 @@ def open_hub(settings: Settings, *, hasher: PasswordHasher | None = None) -> Hub
         store = ReadStore(target.read_url)
         try:
             if settings.auto_migrate:
-                store.create_tables()
+                store.create_tables(projection_names())
             store.ping()
         except Exception as exc:
             app.close()

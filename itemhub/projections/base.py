@@ -23,6 +23,8 @@ class Projection(ABC):
     """
 
     name: ClassVar[str]
+    # Whether its deltas reach browsers and streams (the chain's do not).
+    feeds: ClassVar[bool] = True
 
     def __init__(self, tables: ReadTables) -> None:
         self.tables = tables

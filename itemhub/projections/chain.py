@@ -46,6 +46,7 @@ class ChainProjection(Projection):
     """Keeps ``event_chain``: one link per event of the log."""
 
     name = "chain"
+    feeds = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

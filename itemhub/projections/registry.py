@@ -7,7 +7,6 @@ from itemhub.projections.base import Projection
 from itemhub.projections.chain import ChainProjection
 from itemhub.projections.items import ItemsProjection
 from itemhub.projections.users import UsersProjection
-from itemhub.readstore.store import PROJECTION_NAMES
 
 PROJECTIONS: dict[str, type[Projection]] = {
     ItemsProjection.name: ItemsProjection,
@@ -15,7 +14,11 @@ PROJECTIONS: dict[str, type[Projection]] = {
     ActivityProjection.name: ActivityProjection,
     ChainProjection.name: ChainProjection,
 }
-assert tuple(PROJECTIONS) == PROJECTION_NAMES
+
+
+def feeds() -> list[str]:
+    """The read models whose deltas reach browsers and streams."""
+    return [name for name, projection in PROJECTIONS.items() if projection.feeds]
 
 
 def projection_names(name: str | None = None) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from itemhub.eventstore import ItemHub, head_position
 from itemhub.projections.dto import ProjectionStatus
-from itemhub.projections.registry import PROJECTIONS
+from itemhub.projections.registry import PROJECTIONS, feeds
 from itemhub.readside.election import Elector
 from itemhub.readside.feed import ChangeFeed
 from itemhub.readside.file_lock import FileLock
@@ -25,8 +25,6 @@ from itemhub.readstore.store import ReadStore
 
 log = logging.getLogger(__name__)
 
-# Read models whose deltas reach browsers and streams.
-FEEDS = ("items", "users", "activity")
 # How long start() waits for the first election round (a lock free at once is
 # taken within milliseconds; a lock held elsewhere answers at once as well).
 FIRST_ROUND_TIMEOUT = 5.0
@@ -73,7 +71,7 @@ class ReadSide:
                 store=store,
                 feed=feed,
                 positions=self.positions,
-                feeds=[name for name in FEEDS if name in self.workers],
+                feeds=[name for name in feeds() if name in self.workers],
             )
 
     def start(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,6 @@ from sqlalchemy.schema import CreateTable
 from itemhub.readstore.outbox_table import metadata as outbox_metadata
 from itemhub.readstore.schema import ReadTables, read_tables
 
-PROJECTION_NAMES = ("items", "users", "activity", "chain")
 WRITER_IDLE_IN_TRANSACTION_MS = 15_000
 # PostgreSQL connections per instance: reads, projection writes (four workers
 # and the occasional idempotency or security-log row).
@@ -96,7 +95,7 @@ class ReadStore:
                 },
             )
 
-    def create_tables(self) -> list[str]:
+    def create_tables(self, projections: Sequence[str]) -> list[str]:
         """Create missing tables and tracking rows; rebuild changed read models.
 
         A read model whose table definitions changed since it was built is
@@ -115,7 +114,7 @@ class ReadStore:
                     )
                 ).all()
             )
-            for name in PROJECTION_NAMES:
+            for name in projections:
                 owned = self.tables.of(name)
                 fingerprint = schema_fingerprint(owned, conn.dialect)
                 if known.get(name) == fingerprint and not _columns_differ(conn, owned):
@@ -133,7 +132,7 @@ class ReadStore:
                 self._record_fingerprint(conn, name, fingerprint, name in known)
             self.tables.metadata.create_all(conn)
             outbox_metadata.create_all(conn)
-            ensure_tracking_rows(conn, self.tables, PROJECTION_NAMES)
+            ensure_tracking_rows(conn, self.tables, projections)
         return reset
 
     def _record_fingerprint(
