@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -41,10 +42,9 @@ def postgres_available() -> None:
         pytest.fail(f"PostgreSQL at {PG_HOST}:{PG_PORT} is required: {exc}")
 
 
-@pytest.fixture
-def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    request.getfixturevalue("postgres_available")
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped with its data dir."""
     name = f"itemhub_test_{uuid.uuid4().hex[:12]}"
     with _admin_connection() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -59,6 +59,14 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
                 )
             )
         shutil.rmtree(data_dir_for(url), ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    request.getfixturevalue("postgres_available")
+    with fresh_postgres() as url:
+        yield url
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
@@ -28,11 +27,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 import itemhub.events.base
 import itemhub.events.item
 import itemhub.events.user
-from itemhub.events import HubEvent, Item, User
-from itemhub.projections import items as items_module
+from itemhub.events import HubEvent
+from itemhub.projections import board_state
+from itemhub.projections.board_state import BoardState, card_from_row
 from itemhub.projections.dto import ItemCard
-from itemhub.projections.items import ItemsProjection, card_from_row
-from itemhub.readstore.schema import ReadTables, read_tables
 from itemhub.readstore.store import ReadStore
 
 # The fewest positions between two checkpoints. With many items the spacing
@@ -64,38 +62,18 @@ _ROW_KEY_SET = frozenset(ROW_KEYS)
 FORMAT = 1
 
 
-@functools.cache
-def _tables() -> ReadTables:
-    # The fold never touches a database; its projection only needs some tables.
-    return read_tables()
-
-
 class BoardFold:
-    """The board folded in memory with the live projection's own code."""
+    """The board folded in memory with the live projection's own pure fold."""
 
     def __init__(self) -> None:
-        self.folder = ItemsProjection(_tables())
-        self.rows: dict[UUID, dict[str, Any]] = {}
-        # A renumbered column updates the ranks of every row, as in one batch.
-        self.folder.batch_rows = self.rows
+        self.state = BoardState()
+        self.rows = self.state.rows
         self.position = 0
 
     def apply(self, event: HubEvent, position: int) -> None:
         """Fold one event of the log (events the board ignores only advance)."""
         self.position = position
-        rows = self.rows
-        if isinstance(event, User.Registered | User.ProfileChanged):
-            name = event.full_name or event.email
-            self.folder.owners[event.originator_id] = name
-            for owned in rows.values():  # as the live projection does
-                if owned["owner_id"] == event.originator_id:
-                    owned["owner_name"] = name
-        elif isinstance(event, Item.Event):
-            row = self.folder.fold(rows.get(event.originator_id), event, position)
-            if row is None:
-                rows.pop(event.originator_id, None)
-            else:
-                rows[event.originator_id] = row
+        self.state.apply(event, position)
 
     def board(self, columns: Sequence[str]) -> dict[str, list[ItemCard]]:
         """The visible cards of every column, in order (configured columns first)."""
@@ -138,11 +116,11 @@ class BoardFold:
         state = {
             "format": FORMAT,
             "position": self.position,
-            "owners": [[k.hex, v] for k, v in self.folder.owners.items()],
+            "owners": [[k.hex, v] for k, v in self.state.owners.items()],
             "rows": rows,
             "order": [
                 [column, [[rank, item.hex] for rank, item in cards]]
-                for column, cards in self.folder.order.columns.items()
+                for column, cards in self.state.order.columns.items()
             ],
         }
         text = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
@@ -167,7 +145,7 @@ class BoardFold:
             return found
 
         when = dt.datetime.fromisoformat
-        fold.folder.owners = {uid(k): v for k, v in state["owners"]}
+        fold.state.owners = {uid(k): v for k, v in state["owners"]}
         for values in state["rows"]:
             row = dict(zip(ROW_KEYS, values, strict=True))
             row["id"] = uid(row["id"])
@@ -176,7 +154,7 @@ class BoardFold:
             row["created_at"] = when(row["created_at"])
             row["updated_at"] = when(row["updated_at"])
             fold.rows[row["id"]] = row
-        fold.folder.order.columns = {
+        fold.state.order.columns = {
             column: [(rank, uid(item)) for rank, item in cards]
             for column, cards in state["order"]
         }
@@ -193,7 +171,7 @@ def fold_fingerprint() -> str:
     """
     digest = hashlib.sha256(f"format {FORMAT}".encode())
     modules: tuple[ModuleType, ...] = (
-        items_module,
+        board_state,
         itemhub.events.base,
         itemhub.events.item,
         itemhub.events.user,

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from sqlalchemy import Engine, Select, and_, case, func, or_, select
 
+from itemhub.projections.board_state import card_from_row
 from itemhub.projections.dto import ActivityEntry, ItemCard, UserCredentials, UserView
-from itemhub.projections.items import card_from_row
 from itemhub.projections.users import user_from_row
 from itemhub.readstore.outages import translating_outages
 from itemhub.readstore.schema import ReadTables

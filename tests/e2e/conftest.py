@@ -1,12 +1,30 @@
-"""Fixtures for tests that run the whole app (``app.py``) in NiceGUI's simulation."""
+"""Fixtures of the end-to-end tests: an API client over ASGI, and the whole app
+(``app.py``) in NiceGUI's simulation."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from itemhub.runtime import Hub
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.api_helpers import Account, api_client, new_account
+
+
+@pytest.fixture
+async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the API (no NiceGUI) on the test's runtime."""
+    async with api_client(hub) as c:
+        yield c
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient, hub: Hub) -> Account:
+    """A fresh standard user with a token."""
+    return await new_account(client, hub, prefix="alice")
 
 
 @pytest.fixture

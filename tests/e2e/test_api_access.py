@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
 import httpx
-import pytest
 
 from itemhub.api import create_api
 from itemhub.runtime import Hub
 from tests.e2e.api_helpers import (
     API,
     Account,
-    api_client,
     as_admin,
     create_item,
     get_item,
@@ -22,12 +19,6 @@ from tests.e2e.api_helpers import (
     new_account,
     titles,
 )
-
-
-@pytest.fixture
-async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(hub) as c:
-        yield c
 
 
 async def test_another_users_items_never_appear_in_a_list(

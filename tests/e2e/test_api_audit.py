@@ -9,7 +9,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -56,19 +56,8 @@ Json = dict[str, Any]
 
 
 @pytest.fixture
-async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(hub) as c:
-        yield c
-
-
-@pytest.fixture
 async def admin(client: httpx.AsyncClient) -> Account:
     return await as_admin(client)
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient, hub: Hub) -> Account:
-    return await new_account(client, hub, prefix="alice")
 
 
 @pytest.fixture

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from uuid import uuid4
 
 import httpx
-import pytest
 from pwdlib import PasswordHash
 from sqlalchemy import update
 
@@ -37,12 +35,6 @@ from tests.e2e.api_helpers import (
     unsigned_token,
     with_payload,
 )
-
-
-@pytest.fixture
-async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(hub) as c:
-        yield c
 
 
 def credentials(hub: Hub, account: Account) -> UserCredentials:

@@ -10,19 +10,8 @@ import pytest
 from nicegui.testing import User
 
 from itemhub.runtime import Hub
-from tests.e2e.api_helpers import API, Account, api_client, new_account
+from tests.e2e.api_helpers import API, Account
 from tests.e2e.ui_helpers import running_app
-
-
-@pytest.fixture
-async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(hub) as c:
-        yield c
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient, hub: Hub) -> Account:
-    return await new_account(client, hub, prefix="alice")
 
 
 async def test_an_item_needs_only_a_title_and_lands_in_the_first_column(

@@ -14,25 +14,11 @@ from itemhub.runtime import Hub
 from tests.e2e.api_helpers import (
     API,
     Account,
-    api_client,
     as_admin,
     create_item,
     get_item,
     list_items,
-    new_account,
 )
-
-
-@pytest.fixture
-async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(hub) as c:
-        yield c
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient, hub: Hub) -> Account:
-    return await new_account(client, hub, prefix="alice")
-
 
 Attempt = tuple[str, str, Any]
 

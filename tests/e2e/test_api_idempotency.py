@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
 from itemhub.runtime import Hub
 from tests.e2e.api_helpers import (
     API,
     Account,
-    api_client,
     create_item,
     get_item,
     list_items,
     new_account,
 )
-
-
-@pytest.fixture
-async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(hub) as c:
-        yield c
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient, hub: Hub) -> Account:
-    return await new_account(client, hub, prefix="alice")
 
 
 def keyed(account: Account, key: str) -> dict[str, str]:

@@ -4,35 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
 from itemhub.runtime import Hub
 from tests.e2e.api_helpers import (
     API,
     Account,
-    api_client,
     as_admin,
     create_item,
     event_count,
     get_item,
     list_items,
-    new_account,
     titles,
 )
-
-
-@pytest.fixture
-async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(hub) as c:
-        yield c
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient, hub: Hub) -> Account:
-    return await new_account(client, hub, prefix="alice")
 
 
 def if_match(account: Account, version: int | str) -> dict[str, str]:

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
 from itemhub.runtime import Hub
 from tests.e2e.api_helpers import (
     API,
     Account,
-    api_client,
     as_admin,
     create_item,
     list_items,
     new_account,
     titles,
 )
-
-
-@pytest.fixture
-async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(hub) as c:
-        yield c
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient, hub: Hub) -> Account:
-    return await new_account(client, hub, prefix="alice")
 
 
 async def test_out_of_range_bad_or_unknown_query_parameters_get_422(

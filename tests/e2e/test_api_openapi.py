@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.routing import APIRoute
 
 from itemhub.api import API_PREFIX
 from itemhub.api.routes import audit, events, health, items, login, users
-from itemhub.runtime import Hub
-from tests.e2e.api_helpers import api_client
 
 METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
-
-
-@pytest.fixture
-async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(hub) as c:
-        yield c
 
 
 async def openapi(client: httpx.AsyncClient) -> dict[str, Any]:

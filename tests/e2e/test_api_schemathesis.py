@@ -24,7 +24,6 @@ import hypothesis
 import pytest
 import schemathesis
 from fastapi import FastAPI, HTTPException
-from psycopg import sql
 from schemathesis import Case, GenerationMode, Response
 from schemathesis.auths import AuthContext
 from schemathesis.checks import not_a_server_error
@@ -49,12 +48,8 @@ from itemhub.runtime import Hub
 from tests.conftest import (
     ADMIN_EMAIL,
     FAST_HASHER,
-    PG_HOST,
-    PG_PORT,
-    PG_USER,
-    _admin_connection,
     admin_context,
-    data_dir_for,
+    fresh_postgres,
     make_settings,
 )
 
@@ -128,20 +123,8 @@ def fuzz_database_url(
         yield f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'data' / 'itemhub.db'}"
         return
     request.getfixturevalue("postgres_available")
-    name = f"itemhub_test_{uuid.uuid4().hex[:12]}"
-    with _admin_connection() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    try:
+    with fresh_postgres() as url:
         yield url
-    finally:
-        with _admin_connection() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
-            )
-        shutil.rmtree(data_dir_for(url), ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

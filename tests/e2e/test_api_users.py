@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -12,7 +10,6 @@ from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.api_helpers import (
     API,
     Account,
-    api_client,
     as_admin,
     bearer,
     login,
@@ -20,12 +17,6 @@ from tests.e2e.api_helpers import (
     token_for,
     unique_email,
 )
-
-
-@pytest.fixture
-async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(hub) as c:
-        yield c
 
 
 @pytest.fixture

@@ -627,8 +627,8 @@ def test_a_checkpoint_holds_the_whole_fold(hub: Hub) -> None:
     assert copy.position == fold.position == hub.head()
     assert copy.rows == fold.rows
     assert list(copy.rows) == list(fold.rows)  # insertion order too
-    assert copy.folder.owners == fold.folder.owners
-    assert copy.folder.order.columns == fold.folder.order.columns
+    assert copy.state.owners == fold.state.owners
+    assert copy.state.order.columns == fold.state.order.columns
     assert copy.board(hub.settings.board_columns) == hub.read.board()
 
 

@@ -229,3 +229,10 @@ def test_the_facade_check_catches_what_it_should(
     module.write_text(source + "\n")
 
     assert bool(hub_reaches(module)) is caught
+
+
+def test_the_board_fold_is_pure() -> None:
+    # Time travel folds with it in memory: no database behind it.
+    path = PACKAGE / "projections" / "board_state.py"
+
+    assert sorted(m for m in imported_modules(path) if is_forbidden(m)) == []

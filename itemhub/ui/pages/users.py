@@ -111,26 +111,21 @@ class UserAdmin:
                 ui.button("Edit", on_click=lambda v=view: self._open_edit(v)).props(
                     "flat"
                 )
-                if view.is_superuser:
+                role = (
+                    ("Revoke superuser", RevokeSuperuser, "revoke", "flat")
+                    if view.is_superuser
+                    else ("Make superuser", GrantSuperuser, "grant", "flat")
+                )
+                state = (
+                    ("Deactivate", DeactivateUser, "deactivate", "flat color=negative")
+                    if view.is_active
+                    else ("Reactivate", ReactivateUser, "reactivate", "flat")
+                )
+                for label, command, mark, props in (role, state):
                     ui.button(
-                        "Revoke superuser",
-                        on_click=lambda v=view: self._do(RevokeSuperuser(user_id=v.id)),
-                    ).props("flat").mark(f"revoke-{view.email}")
-                else:
-                    ui.button(
-                        "Make superuser",
-                        on_click=lambda v=view: self._do(GrantSuperuser(user_id=v.id)),
-                    ).props("flat").mark(f"grant-{view.email}")
-                if view.is_active:
-                    ui.button(
-                        "Deactivate",
-                        on_click=lambda v=view: self._do(DeactivateUser(user_id=v.id)),
-                    ).props("flat color=negative").mark(f"deactivate-{view.email}")
-                else:
-                    ui.button(
-                        "Reactivate",
-                        on_click=lambda v=view: self._do(ReactivateUser(user_id=v.id)),
-                    ).props("flat").mark(f"reactivate-{view.email}")
+                        label,
+                        on_click=lambda c=command, v=view: self._do(c(user_id=v.id)),
+                    ).props(props).mark(f"{mark}-{view.email}")
 
     async def _do(self, command: Command) -> bool:
         done = await send(self.hub, self.guard.user, command, guard=self.guard)
