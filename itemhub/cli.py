@@ -120,17 +120,25 @@ def create_user(
         console.print(f"created {role} {email.strip().lower()} ({result.aggregate_id})")
 
 
-@cli.command()
-def rebuild(
-    name: Annotated[
-        str | None, typer.Argument(help="One projection (default: all).")
-    ] = None,
-) -> None:
-    """Replay read models from zero into fresh tables, then swap them in."""
+ProjectionName = Annotated[
+    str | None, typer.Argument(help="One projection (default: all).")
+]
+
+
+def chosen_projections(name: str | None) -> list[str]:
+    """The projections a command names (all by default); exit 2 for an unknown one."""
     try:
-        names = projection_names(name)
+        return projection_names(name)
     except KeyError as exc:
         fail(exc.args[0], 2)
+
+
+@cli.command()
+def rebuild(
+    name: ProjectionName = None,
+) -> None:
+    """Replay read models from zero into fresh tables, then swap them in."""
+    names = chosen_projections(name)
     with opened_hub() as hub, _progress() as progress:
         for projection in names:
             task = progress.add_task(projection, total=None)
@@ -151,7 +159,7 @@ def status() -> None:
     with opened_hub() as hub:
         table = Table("projection", "position", "head", "lag", "state")
         failed = False
-        for s in hub.status():
+        for s in hub.queries.status():
             failed |= s.error is not None
             state = f"[red]failed: {s.error}[/red]" if s.error else s.state
             table.add_row(s.name, str(s.position), str(s.head), str(s.lag), state)
@@ -162,15 +170,10 @@ def status() -> None:
 
 @cli.command()
 def verify(
-    name: Annotated[
-        str | None, typer.Argument(help="One projection (default: all).")
-    ] = None,
+    name: ProjectionName = None,
 ) -> None:
     """Replay read models into scratch tables and compare them with the live ones."""
-    try:
-        names = projection_names(name)
-    except KeyError as exc:
-        fail(exc.args[0], 2)
+    names = chosen_projections(name)
     broken = False
     with opened_hub() as hub:
         hub.catch_up()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from uuid import UUID, uuid5
+from uuid import uuid5
 
 from itemhub.commands import messages as m
 from itemhub.commands.errors import InvalidInput, InvalidState, NotFound
@@ -19,12 +19,12 @@ from itemhub.events import NAMESPACE, SYSTEM_ACTOR_ID, EventMeta, Item
 
 
 def _item(
-    uow: UnitOfWork, actor: Actor, command: m.VersionedCommand, item_id: UUID
+    uow: UnitOfWork, actor: Actor, command: m.ItemCommand
 ) -> tuple[Item, m.CommandResult | None]:
     """Load an item the actor may change; also the replayed result, if any."""
-    item = uow.get(Item, item_id)
+    item = uow.get(Item, command.item_id)
     if item is None:
-        raise NotFound(f"item {item_id} not found")
+        raise NotFound(f"item {command.item_id} not found")
     require_item_access(actor, item)
     replayed = uow.replay(item, command)
     if replayed is None:
@@ -35,14 +35,13 @@ def _item(
 def _changing(
     uow: UnitOfWork,
     actor: Actor,
-    command: m.VersionedCommand,
-    item_id: UUID,
+    command: m.ItemCommand,
     change: Callable[[Item], bool],
 ) -> Decide:
     """Load the item fresh, apply ``change`` (False: nothing changed), save it."""
 
     def decide() -> m.CommandResult:
-        item, replayed = _item(uow, actor, command, item_id)
+        item, replayed = _item(uow, actor, command)
         if replayed:
             return replayed
         if not change(item):
@@ -100,7 +99,7 @@ def edit_item(
         )
         return edited or reassigned
 
-    return _changing(uow, actor, cmd, cmd.item_id, edit)
+    return _changing(uow, actor, cmd, edit)
 
 
 @handles(m.MoveItem)
@@ -116,7 +115,7 @@ def move_item(
         item.move(column=column, position=cmd.position, meta=meta)
         return True
 
-    return _changing(uow, actor, cmd, cmd.item_id, move)
+    return _changing(uow, actor, cmd, move)
 
 
 @handles(m.ReassignItem)
@@ -130,7 +129,7 @@ def reassign_item(
         uow.active_user(cmd.owner_id, "owner_id")
         return item.reassign(owner_id=cmd.owner_id, meta=meta)
 
-    return _changing(uow, actor, cmd, cmd.item_id, reassign)
+    return _changing(uow, actor, cmd, reassign)
 
 
 @handles(m.ArchiveItem)
@@ -145,7 +144,7 @@ def archive_item(
         item.archive(meta=meta)
         return True
 
-    return _changing(uow, actor, cmd, cmd.item_id, archive)
+    return _changing(uow, actor, cmd, archive)
 
 
 @handles(m.RestoreItem)
@@ -160,7 +159,7 @@ def restore_item(
         item.restore(meta=meta)
         return True
 
-    return _changing(uow, actor, cmd, cmd.item_id, restore)
+    return _changing(uow, actor, cmd, restore)
 
 
 @handles(m.RevertItem)
@@ -182,7 +181,7 @@ def revert_item(
             uow.active_user(old.owner_id, "to_version")
         return item.revert(to=old, keep_owner=not actor.is_superuser, meta=meta)
 
-    return _changing(uow, actor, cmd, cmd.item_id, revert)
+    return _changing(uow, actor, cmd, revert)
 
 
 @handles(m.DeleteItem)
@@ -195,7 +194,7 @@ def delete_item(
         item.delete(meta=meta)
         return True
 
-    change = _changing(uow, actor, cmd, cmd.item_id, delete)
+    change = _changing(uow, actor, cmd, delete)
 
     def decide() -> m.CommandResult:
         item = uow.get(Item, cmd.item_id)

@@ -31,6 +31,20 @@ class VersionedCommand(Command):
     expected_version: int | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ItemCommand(VersionedCommand):
+    """A change to one item."""
+
+    item_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserCommand(VersionedCommand):
+    """A change to one user."""
+
+    user_id: UUID
+
+
 # --- items -------------------------------------------------------------------
 
 
@@ -46,59 +60,49 @@ class CreateItem(Command):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class EditItem(VersionedCommand):
+class EditItem(ItemCommand):
     """Change an item's title, description and (superusers only) owner at once."""
 
-    item_id: UUID
     title: str | None = None
     description: str | None = None
     owner_id: UUID | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class MoveItem(VersionedCommand):
+class MoveItem(ItemCommand):
     """Move an item to a column at an index."""
 
-    item_id: UUID
     column: str
     position: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ReassignItem(VersionedCommand):
+class ReassignItem(ItemCommand):
     """Give an item to another user (superusers only)."""
 
-    item_id: UUID
     owner_id: UUID
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ArchiveItem(VersionedCommand):
+class ArchiveItem(ItemCommand):
     """Take an item off the board, keeping it."""
 
-    item_id: UUID
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class RestoreItem(VersionedCommand):
+class RestoreItem(ItemCommand):
     """Bring an archived item back to the end of its column."""
 
-    item_id: UUID
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class RevertItem(VersionedCommand):
+class RevertItem(ItemCommand):
     """Restore an item to an earlier version by a compensating event."""
 
-    item_id: UUID
     to_version: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class DeleteItem(VersionedCommand):
+class DeleteItem(ItemCommand):
     """Delete an item (its history stays)."""
-
-    item_id: UUID
 
 
 # --- users -------------------------------------------------------------------
@@ -115,16 +119,15 @@ class RegisterUser(Command):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ChangeProfile(VersionedCommand):
+class ChangeProfile(UserCommand):
     """Change a user's e-mail and/or name (self or superuser)."""
 
-    user_id: UUID
     email: str | None = None
     full_name: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class UpdateUser(VersionedCommand):
+class UpdateUser(UserCommand):
     """Change several things of a user in one atomic step.
 
     Users may change their own e-mail and name; only superusers may set a
@@ -132,7 +135,6 @@ class UpdateUser(VersionedCommand):
     active superuser).
     """
 
-    user_id: UUID
     email: str | None = None
     full_name: str | None = None
     password: str | None = field(default=None, repr=False)
@@ -141,47 +143,36 @@ class UpdateUser(VersionedCommand):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ChangePassword(VersionedCommand):
+class ChangePassword(UserCommand):
     """Set a new password; users changing their own must give the current one."""
 
-    user_id: UUID
     new_password: str = field(repr=False)
     current_password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class GrantSuperuser(VersionedCommand):
+class GrantSuperuser(UserCommand):
     """Make a user a superuser."""
 
-    user_id: UUID
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class RevokeSuperuser(VersionedCommand):
+class RevokeSuperuser(UserCommand):
     """Make a superuser a standard user (never the last active one)."""
 
-    user_id: UUID
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class DeactivateUser(VersionedCommand):
+class DeactivateUser(UserCommand):
     """Stop a user from logging in (never the last active superuser)."""
 
-    user_id: UUID
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ReactivateUser(VersionedCommand):
+class ReactivateUser(UserCommand):
     """Let a deactivated user in again."""
 
-    user_id: UUID
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class LogOutEverywhere(VersionedCommand):
+class LogOutEverywhere(UserCommand):
     """Void every session and token of a user (self or superuser)."""
-
-    user_id: UUID
 
 
 @dataclass(frozen=True, slots=True)

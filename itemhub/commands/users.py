@@ -33,10 +33,10 @@ from itemhub.events.user import clean_name
 
 
 def _user(
-    uow: UnitOfWork, command: m.VersionedCommand, user_id: UUID
+    uow: UnitOfWork, command: m.UserCommand
 ) -> tuple[User, m.CommandResult | None]:
     """Load the target user; also the replayed result, if any."""
-    user = uow.target_user(user_id)
+    user = uow.target_user(command.user_id)
     replayed = uow.replay(user, command)
     if replayed is None:
         uow.check_version(user, command.expected_version)
@@ -45,14 +45,13 @@ def _user(
 
 def _changing_user(
     uow: UnitOfWork,
-    command: m.VersionedCommand,
-    user_id: UUID,
+    command: m.UserCommand,
     change: Callable[[User], list[HubAggregate]],
 ) -> Decide:
     """Load the user fresh, apply ``change`` (returns what else changed), save."""
 
     def decide() -> m.CommandResult:
-        user, replayed = _user(uow, command, user_id)
+        user, replayed = _user(uow, command)
         if replayed:
             return replayed
         others = change(user)
@@ -185,7 +184,7 @@ def update_user(
             uow, user, meta, is_superuser=cmd.is_superuser, is_active=cmd.is_active
         )
 
-    return _changing_user(uow, cmd, cmd.user_id, update)
+    return _changing_user(uow, cmd, update)
 
 
 def _change_profile(
@@ -259,8 +258,7 @@ def _last_superuser_guard(
 
 def _role_or_state(
     uow: UnitOfWork,
-    cmd: m.VersionedCommand,
-    user_id: UUID,
+    cmd: m.UserCommand,
     meta: EventMeta,
     already: str,
     *,
@@ -276,7 +274,7 @@ def _role_or_state(
             uow, user, meta, is_superuser=is_superuser, is_active=is_active
         )
 
-    return _changing_user(uow, cmd, user_id, change)
+    return _changing_user(uow, cmd, change)
 
 
 @handles(m.GrantSuperuser, superusers_only=True)
@@ -285,7 +283,7 @@ def grant_superuser(
 ) -> Decide:
     """Make a user a superuser."""
     return _role_or_state(
-        uow, cmd, cmd.user_id, meta, "user is already a superuser", is_superuser=True
+        uow, cmd, meta, "user is already a superuser", is_superuser=True
     )
 
 
@@ -294,9 +292,7 @@ def revoke_superuser(
     uow: UnitOfWork, cmd: m.RevokeSuperuser, _actor: Actor, meta: EventMeta
 ) -> Decide:
     """Make a superuser a standard user."""
-    return _role_or_state(
-        uow, cmd, cmd.user_id, meta, "user is not a superuser", is_superuser=False
-    )
+    return _role_or_state(uow, cmd, meta, "user is not a superuser", is_superuser=False)
 
 
 @handles(m.DeactivateUser, superusers_only=True)
@@ -305,7 +301,7 @@ def deactivate_user(
 ) -> Decide:
     """Stop a user from logging in or acting."""
     return _role_or_state(
-        uow, cmd, cmd.user_id, meta, "user is already deactivated", is_active=False
+        uow, cmd, meta, "user is already deactivated", is_active=False
     )
 
 
@@ -314,9 +310,7 @@ def reactivate_user(
     uow: UnitOfWork, cmd: m.ReactivateUser, _actor: Actor, meta: EventMeta
 ) -> Decide:
     """Let a deactivated user in again."""
-    return _role_or_state(
-        uow, cmd, cmd.user_id, meta, "user is already active", is_active=True
-    )
+    return _role_or_state(uow, cmd, meta, "user is already active", is_active=True)
 
 
 @handles(m.ChangePassword)
@@ -340,7 +334,7 @@ def change_password(
         user.change_password(password_hash=password_hash, meta=meta)
         return []
 
-    return _changing_user(uow, cmd, cmd.user_id, change)
+    return _changing_user(uow, cmd, change)
 
 
 @handles(m.LogOutEverywhere)
@@ -354,4 +348,4 @@ def log_out_everywhere(
         user.bump_token_version(reason="logged out everywhere", meta=meta)
         return []
 
-    return _changing_user(uow, cmd, cmd.user_id, log_out)
+    return _changing_user(uow, cmd, log_out)

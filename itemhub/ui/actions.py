@@ -63,22 +63,36 @@ async def send(
 
 
 @dataclass(frozen=True, slots=True)
-class SuperuserPage:
-    """A page only superusers may open: who opened it, and the guard that keeps it."""
+class OpenedPage:
+    """Who opened a page, as the read model knows them, and the guard that keeps it."""
 
     user: UserCredentials
     me: UserView
     guard: SessionGuard
 
 
+async def user_page(hub: Hub, request: Request) -> OpenedPage | Response:
+    """The logged-in opener of a page, or the way to the login page."""
+    return await _opened(hub, request, None)
+
+
 async def superuser_page(
     hub: Hub, request: Request, refusal: str
-) -> SuperuserPage | Response:
+) -> OpenedPage | Response:
     """The opener of a superuser page, or the answer to anyone else."""
+    return await _opened(hub, request, refusal)
+
+
+async def _opened(
+    hub: Hub, request: Request, superuser_refusal: str | None
+) -> OpenedPage | Response:
     user = await session_user(hub)
     if user is None:
         return login_redirect(request)
     me = await in_thread(hub.queries.read.user, user.id)
-    if me is None or not me.is_superuser:
-        return forbidden_page(refusal)
-    return SuperuserPage(user, me, SessionGuard(hub, user, superuser=True))
+    if superuser_refusal is not None and (me is None or not me.is_superuser):
+        return forbidden_page(superuser_refusal)
+    if me is None:
+        return login_redirect(request)
+    guard = SessionGuard(hub, user, superuser=superuser_refusal is not None)
+    return OpenedPage(user, me, guard)

@@ -3,7 +3,7 @@
 50 API clients (half per instance) each send one request per ``PERIOD``
 (lists, single reads and moves, as the admin), while 100 boards (half per
 instance) stay connected: real Socket.IO clients that load ``/`` and connect
-like ``nicegui.js`` (``bench.fanout.Tab``). For ``LOAD_SECONDS`` there must be
+like ``nicegui.js`` (``bench.nicegui_client.Tab``). For ``LOAD_SECONDS`` there must be
 no error at all: no non-2xx answer or failed request, no socket lost, no page
 reloaded or refused; and every board must receive the moves' updates. The
 latencies (p50/p99/max per request kind) are reported, not asserted.
@@ -31,9 +31,10 @@ import aiohttp
 import psycopg
 import pytest
 
-from bench import fanout
-from bench.fanout import Board, Browser, Tab, board_ready, close_tabs
+from bench import nicegui_client
+from bench.fanout import Board, board_ready, close_tabs
 from bench.latency import percentile
+from bench.nicegui_client import Browser, Tab
 from tests.cluster.conftest import PrivatePostgres, token, wait_ready
 from tests.cluster.workload import API, COLUMNS
 from tests.conftest import ADMIN_PASSWORD
@@ -59,7 +60,7 @@ class CountingTab(Tab):
 
     def _on_update(self, msg: dict[str, Any], now: float) -> None:
         if any(
-            (tid := fanout.testid_of(e)) and tid.startswith("column-")
+            (tid := nicegui_client.testid_of(e)) and tid.startswith("column-")
             for e in msg.values()
             if isinstance(e, dict)
         ):
@@ -184,8 +185,8 @@ async def test_two_instances_serve_50_api_clients_and_100_boards_without_error(
     monkeypatch: pytest.MonkeyPatch,
     report: Callable[[str], None],
 ) -> None:
-    # bench.fanout logs the boards in as its own admin; ours has this password.
-    monkeypatch.setattr(fanout, "ADMIN_PASSWORD", ADMIN_PASSWORD)
+    # The bench's client logs the boards in as its own admin; ours has this password.
+    monkeypatch.setattr(nicegui_client, "ADMIN_PASSWORD", ADMIN_PASSWORD)
     quiet = {"ITEMHUB_LOG_LEVEL": "WARNING"}  # no access-log line per request
     servers = [start_private_instance(**quiet), start_private_instance(**quiet)]
     for server in servers:

@@ -270,8 +270,6 @@ async def test_unknown_api_paths_get_a_json_404_with_a_detail(
         ("GET", "/nope"),
         ("GET", "/items/extra/segments"),
         ("POST", "/users/me/avatar"),
-        ("PUT", "/items"),
-        ("DELETE", "/login/access-token"),
         ("GET", "/v2/items"),
     ):
         for headers in ({}, alice.auth):
@@ -279,6 +277,21 @@ async def test_unknown_api_paths_get_a_json_404_with_a_detail(
             assert response.status_code == 404, (method, path)
             assert response.headers["content-type"] == "application/json"
             assert path in response.json()["detail"]
+
+
+async def test_a_known_path_with_another_method_gets_a_json_405_with_allow(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    for method, path, allowed in (
+        ("PUT", "/items", {"GET", "POST"}),
+        ("DELETE", "/login/access-token", {"POST"}),
+    ):
+        for headers in ({}, alice.auth):
+            response = await client.request(method, f"{API}{path}", headers=headers)
+            assert response.status_code == 405, (method, path)
+            assert response.headers["content-type"] == "application/json"
+            assert set(response.headers["Allow"].split(", ")) >= allowed
+            assert response.json()["detail"]
 
 
 async def test_malformed_bodies_and_ids_get_422(

@@ -34,7 +34,7 @@ from tests.unit.conftest import COLUMNS, FAST_HASHER, PASSWORD, SYSTEM_CLI, Boar
 
 
 def _concrete_commands() -> set[type[m.Command]]:
-    abstract = {m.Command, m.VersionedCommand}
+    abstract = {m.Command, m.VersionedCommand, m.ItemCommand, m.UserCommand}
     return {
         cls
         for _, cls in inspect.getmembers(m, inspect.isclass)

@@ -21,7 +21,7 @@ from itemhub.projections.activity import ACTIONS
 from itemhub.queries.audit import AuditFilter
 from itemhub.queries.export import EXPORT_MEDIA_TYPES, export_stream
 from itemhub.runtime import Hub
-from itemhub.ui.actions import SuperuserPage, superuser_page
+from itemhub.ui.actions import OpenedPage, superuser_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.session import SessionGuard, in_thread, session_user
@@ -54,7 +54,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         page = await superuser_page(
             hub, request, "Only superusers may see the audit trail."
         )
-        if not isinstance(page, SuperuserPage):
+        if not isinstance(page, OpenedPage):
             return page
         guard = page.guard
         with frame("Audit", page.me):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from nicegui import Client, app, ui
 
 from itemhub.projections import (
@@ -14,13 +14,14 @@ from itemhub.projections import (
     ItemCard,
 )
 from itemhub.runtime import Hub
+from itemhub.ui.actions import OpenedPage, user_page
 from itemhub.ui.components.board import BoardFilter, BoardView
 from itemhub.ui.components.cards import initials
 from itemhub.ui.components.item_dialog import ItemDialog
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.presence import Viewer
-from itemhub.ui.session import SessionGuard, in_thread, login_redirect, session_user
+from itemhub.ui.session import SessionGuard, in_thread
 
 FILTER_KEY = "board_filter"
 
@@ -29,13 +30,11 @@ def register(hub: Hub, live: LiveFeed) -> None:
     """Declare ``/``."""
 
     @ui.page("/")
-    async def board_page(request: Request, client: Client) -> RedirectResponse | None:
-        user = await session_user(hub)
-        if user is None:
-            return login_redirect(request)
-        me = await in_thread(hub.queries.read.user, user.id)
-        if me is None:
-            return login_redirect(request)
+    async def board_page(request: Request, client: Client) -> Response | None:
+        page = await user_page(hub, request)
+        if not isinstance(page, OpenedPage):
+            return page
+        user, me = page.user, page.me
         await client.connected()
         saved = app.storage.tab.get(FILTER_KEY, {})
         owner_choice = saved.get("owner") if user.is_superuser else None

@@ -6,7 +6,7 @@ import logging
 from functools import partial
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from nicegui import ui
 
 from itemhub.auth import LoginThrottled
@@ -20,12 +20,11 @@ from itemhub.commands import (
 )
 from itemhub.projections import UserCredentials
 from itemhub.runtime import Hub
+from itemhub.ui.actions import OpenedPage, user_page
 from itemhub.ui.frame import frame
 from itemhub.ui.session import (
     close_session,
     in_thread,
-    login_redirect,
-    session_user,
     still_logged_in,
     ui_context,
 )
@@ -37,13 +36,11 @@ def register(hub: Hub) -> None:
     """Declare ``/profile``."""
 
     @ui.page("/profile")
-    async def profile_page(request: Request) -> RedirectResponse | None:
-        user = await session_user(hub)
-        if user is None:
-            return login_redirect(request)
-        me = await in_thread(hub.queries.read.user, user.id)
-        if me is None:
-            return login_redirect(request)
+    async def profile_page(request: Request) -> Response | None:
+        page = await user_page(hub, request)
+        if not isinstance(page, OpenedPage):
+            return page
+        user, me = page.user, page.me
 
         client_ip = request.client.host if request.client else "unknown"
 

@@ -16,7 +16,7 @@ from itemhub.projections.registry import projection_names
 from itemhub.queries.audit import AuditFilter
 from itemhub.queries.history import LoggedEvent
 from itemhub.runtime import Hub
-from itemhub.ui.actions import SuperuserPage, superuser_page
+from itemhub.ui.actions import OpenedPage, superuser_page
 from itemhub.ui.frame import frame
 from itemhub.ui.session import SessionGuard, in_thread
 
@@ -34,7 +34,7 @@ def register(hub: Hub) -> None:
         correlation: str | None = None,
     ) -> Response | None:
         page = await superuser_page(hub, request, "Only superusers may replay history.")
-        if not isinstance(page, SuperuserPage):
+        if not isinstance(page, OpenedPage):
             return page
         with frame("Replay", page.me):
             await _projections_panel(hub, page.guard)

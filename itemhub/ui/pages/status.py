@@ -15,7 +15,7 @@ from itemhub.projections import (
     ProjectionStatus,
 )
 from itemhub.runtime import Hub
-from itemhub.ui.actions import SuperuserPage, superuser_page
+from itemhub.ui.actions import OpenedPage, superuser_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.session import SessionGuard, in_thread
@@ -29,7 +29,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
         page = await superuser_page(
             hub, request, "Only superusers may see the status page."
         )
-        if not isinstance(page, SuperuserPage):
+        if not isinstance(page, OpenedPage):
             return page
         user = page.user
         with frame("Status", page.me):

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from nicegui import ui
 
 from itemhub.runtime import Hub
-from itemhub.ui.actions import SuperuserPage, superuser_page
+from itemhub.ui.actions import OpenedPage, superuser_page
 from itemhub.ui.components.cards import initials, slug
 from itemhub.ui.frame import frame
 from itemhub.ui.session import in_thread
@@ -26,7 +26,7 @@ def register(hub: Hub) -> None:
         page = await superuser_page(
             hub, request, "Only superusers may travel back in time."
         )
-        if not isinstance(page, SuperuserPage):
+        if not isinstance(page, OpenedPage):
             return page
         me = page.me
         head = await in_thread(hub.queries.audit.head) or 0

@@ -23,7 +23,7 @@ from itemhub.projections import (
     UserView,
 )
 from itemhub.runtime import Hub
-from itemhub.ui.actions import SuperuserPage, send, superuser_page
+from itemhub.ui.actions import OpenedPage, send, superuser_page
 from itemhub.ui.frame import frame
 from itemhub.ui.live import LiveFeed
 from itemhub.ui.session import (
@@ -38,7 +38,7 @@ def register(hub: Hub, live: LiveFeed) -> None:
     @ui.page("/users")
     async def users_page(request: Request) -> Response | None:
         page = await superuser_page(hub, request, "Only superusers may manage users.")
-        if not isinstance(page, SuperuserPage):
+        if not isinstance(page, OpenedPage):
             return page
         with frame("Users", page.me):
             admin = UserAdmin(hub, page.guard)
