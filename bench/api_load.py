@@ -22,11 +22,8 @@ import datetime as dt
 import os
 import platform
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +45,7 @@ from bench.backends import (
     postgres_version,
 )
 from bench.latency import percentile
+from bench.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 60.0
@@ -172,14 +170,6 @@ class Ratio:
 # --- the server process ---------------------------------------------------------
 
 
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -196,82 +186,40 @@ def machine_ticks() -> tuple[int, int]:
     return total - idle, total
 
 
-class ServerProcess:
+class ApiServer(ServerProcess):
     """``python -m bench.api_server`` on a free port; always ``stop()`` it."""
 
     def __init__(self, database_url: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("ITEMHUB_", "NICEGUI_", "PYTEST_"))
-        }
-        env.update(
-            ITEMHUB_DATABASE_URL=database_url,
-            ITEMHUB_FIRST_SUPERUSER_EMAIL=ADMIN_EMAIL,
-            ITEMHUB_FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
-            ITEMHUB_LOGIN_RATE_LIMIT="1000/minute",
-            ITEMHUB_LOG_LEVEL="WARNING",
-        )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.api_server", "--port", str(self.port)],
+        super().__init__(
+            ["-m", "bench.api_server"],
             cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            env={
+                "ITEMHUB_DATABASE_URL": database_url,
+                "ITEMHUB_FIRST_SUPERUSER_EMAIL": ADMIN_EMAIL,
+                "ITEMHUB_FIRST_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
+                "ITEMHUB_LOGIN_RATE_LIMIT": "1000/minute",
+                "ITEMHUB_LOG_LEVEL": "WARNING",
+            },
         )
-        self.output: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
     @property
     def pid(self) -> int:
         """The server's process id."""
         return self.proc.pid
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-
-    def wait_healthy(self) -> None:
+    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Return once ``/api/v1/health`` answers 200 (else raise with the log)."""
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{''.join(self.output)}")
-            try:
-                health = httpx.get(f"{self.url}/api/v1/health", timeout=1)
-                if health.status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(
-            f"server not healthy in {STARTUP_TIMEOUT:.0f}s:\n{''.join(self.output)}"
-        )
+        super().wait_healthy(timeout)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
         """SIGTERM, then SIGKILL if it does not exit in time."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        return super().stop(timeout)
 
 
 @contextmanager
-def served(database_url: str) -> Iterator[ServerProcess]:
+def served(database_url: str) -> Iterator[ApiServer]:
     """A healthy server on ``database_url``, stopped afterwards whatever happens."""
-    server = ServerProcess(database_url)
+    server = ApiServer(database_url)
     try:
         server.wait_healthy()
         yield server
@@ -378,7 +326,7 @@ async def seed(driver: Driver, count: int) -> None:
 
 
 async def run_backend(
-    backend: Backend, server: ServerProcess, plan: Plan, profile: Path | None
+    backend: Backend, server: ApiServer, plan: Plan, profile: Path | None
 ) -> list[Figures]:
     """Seed, then each kind in segments: API, bare, bare, API, API, bare, ..."""
     limits = httpx.Limits(
@@ -665,11 +613,11 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def show_server_problems(backend: Backend, server: ServerProcess) -> None:
+def show_server_problems(backend: Backend, server: ApiServer) -> None:
     """Print the server's log when it logged an error or a traceback."""
     log = "".join(server.output)
     if "Traceback" in log or " ERROR " in log:
-        tail = "".join(server.output[-40:])
+        tail = "".join(list(server.output)[-40:])
         console.print(f"{backend} server log (last lines):\n{tail}", highlight=False)
 
 

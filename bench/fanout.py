@@ -36,14 +36,11 @@ import gc
 import json
 import os
 import resource
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -76,6 +73,7 @@ from bench.nicegui_client import (
     column_test_id,
     log,
 )
+from bench.server import ServerProcess
 
 EDITOR_EMAIL = "editor@example.com"
 
@@ -87,13 +85,6 @@ STARTUP_TIMEOUT = 60.0
 
 
 # --- the server under test ----------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 # ``python -m itemhub serve``, plus a hook that times the garbage collector's
@@ -114,47 +105,35 @@ sys.argv = ["itemhub", *sys.argv[1:]]
 runpy.run_module("itemhub", run_name="__main__", alter_sys=True)
 """
 GC_LINE = "bench-gc-pause "
+KEEP_LINES = 2000
 
 
-class Server:
+class Server(ServerProcess):
     """``python -m itemhub serve`` on a free loopback port, SQLite in ``home``."""
 
     def __init__(self, home: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("ITEMHUB_", "NICEGUI_", "PYTEST_"))
-        }
-        env.update(
-            ITEMHUB_DATABASE_URL=f"sqlite:///{home / 'itemhub.db'}",
-            ITEMHUB_FIRST_SUPERUSER_EMAIL=ADMIN_EMAIL,
-            ITEMHUB_FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
-            ITEMHUB_LOGIN_RATE_LIMIT="100000/minute",
-            ITEMHUB_LOG_LEVEL="WARNING",  # no access log line per request
-        )
-        self.output: deque[str] = deque(maxlen=2000)
         self.gc_pauses_ms: list[float] = []  # full collections since last take
         # cwd = the temp dir: no stray .env, and NiceGUI's storage files land there.
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", GC_HOOK, "serve", "--port", str(self.port)],
+        super().__init__(
+            ["-c", GC_HOOK, "serve"],
             cwd=home,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            env={
+                "ITEMHUB_DATABASE_URL": f"sqlite:///{home / 'itemhub.db'}",
+                "ITEMHUB_FIRST_SUPERUSER_EMAIL": ADMIN_EMAIL,
+                "ITEMHUB_FIRST_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
+                "ITEMHUB_LOGIN_RATE_LIMIT": "100000/minute",
+                "ITEMHUB_LOG_LEVEL": "WARNING",  # no access log line per request
+            },
         )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.startswith(GC_LINE):
-                self.gc_pauses_ms.append(float(line[len(GC_LINE) :]))
-            else:
-                self.output.append(line)
+    def take_line(self, line: str) -> None:
+        """Pick out the GC hook's lines; keep the rest."""
+        if line.startswith(GC_LINE):
+            self.gc_pauses_ms.append(float(line[len(GC_LINE) :]))
+            return
+        super().take_line(line)
+        if len(self.output) > KEEP_LINES:  # hours of tabs print a lot
+            del self.output[: len(self.output) - KEEP_LINES]
 
     def take_gc_pauses(self) -> list[float]:
         """Full-collection pauses (ms) since the last take."""
@@ -185,19 +164,6 @@ class Server:
             raise RuntimeError(
                 f"server exited with {self.proc.returncode}:\n{self.tail()}"
             )
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 15 s."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 @contextlib.contextmanager
