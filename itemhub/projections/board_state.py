@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from bisect import bisect_left, insort
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -175,22 +176,16 @@ class BoardState:
         return row
 
 
+# The row's columns an ItemCard takes as they are (a new field needs no edit here).
+_SAME_NAMED = tuple(
+    f.name for f in dataclasses.fields(ItemCard) if f.name not in ("column", "position")
+)
+
+
 def card_from_row(row: Any, position: int | None) -> ItemCard:
     """Turn an items row (mapping) into the DTO."""
     return ItemCard(
-        id=row["id"],
-        title=row["title"],
-        description=row["description"],
+        **{name: row[name] for name in _SAME_NAMED},
         column=row["column_name"],
-        rank=row["rank"],
         position=position,
-        owner_id=row["owner_id"],
-        owner_name=row["owner_name"],
-        archived=row["archived"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        changed_by_id=row["changed_by_id"],
-        changed_by_name=row["changed_by_name"],
-        last_position=row["last_position"],
     )

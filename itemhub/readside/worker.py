@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from typing import cast
 from uuid import UUID
 
-import sqlalchemy.exc
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import OperationalError
 from eventsourcing.projection import ApplicationSubscription
 
 from itemhub.eventstore import EventAt, ItemHub
 from itemhub.projections.base import Projection
 from itemhub.readside import outbox
 from itemhub.readside.feed import ChangeFeed
+from itemhub.readstore.outages import DATABASE_UNAVAILABLE
 from itemhub.readstore.store import (
     Fenced,
     ReadStore,
@@ -33,14 +33,10 @@ BATCH_MAX = 1000
 QUEUE_MAX = 4 * BATCH_MAX
 # Old outbox rows are dropped every this many batches.
 PRUNE_EVERY = 200
-# Database hiccups are retried from the committed position; anything else is a
-# bug in a handler and stops the worker rather than skip an event.
-TRANSIENT = (
-    OperationalError,
-    InterfaceError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-)
+# Database hiccups (the same list every layer calls an outage) are retried
+# from the committed position; anything else is a bug in a handler and stops
+# the worker rather than skip an event.
+TRANSIENT = DATABASE_UNAVAILABLE
 
 
 class ProjectionFailed(Exception):

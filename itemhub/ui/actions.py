@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import ui
 
+from itemhub.auth import LoginThrottled
 from itemhub.commands import (
     Command,
     CommandResult,
@@ -27,6 +29,8 @@ from itemhub.ui.session import (
     ui_context,
 )
 
+log = logging.getLogger(__name__)
+
 
 async def send(
     hub: Hub,
@@ -35,26 +39,40 @@ async def send(
     *,
     refused: str = "{}",
     conflict: Callable[[Conflict], str] | None = None,
+    unavailable: str | None = None,
     guard: SessionGuard | None = None,
+    through: Callable[[Callable[[], CommandResult]], CommandResult] | None = None,
 ) -> CommandResult | None:
     """Send a command if the session still holds; a refusal is shown, not raised.
 
     Returns None when nothing was done: the session ended (the guard handles
     it) or the command was refused (``refused`` formats the notice, and
-    ``conflict`` words a stale version as a warning instead).
+    ``conflict`` words a stale version as a warning instead). ``through``
+    wraps the sending, e.g. in a throttle that counts wrong passwords.
     """
     if not await (guard or SessionGuard(hub, user)).check():
         return None
+
+    def deliver() -> CommandResult:
+        return hub.commands.send(command, ui_context(user))
+
     try:
-        return await in_thread(hub.commands.send, command, ui_context(user))
+        if through is None:
+            return await in_thread(deliver)
+        return await in_thread(through, deliver)
     except Conflict as exc:
         if conflict is None:
             ui.notify(refused.format(exc), type="negative")
         else:
             ui.notify(conflict(exc), type="warning")
     except StoreUnavailable as exc:
+        log.warning("a command could not run, a store is unavailable: %s", exc)
+        outage = refused.format(f"the {exc.store} is unavailable, try again")
+        ui.notify(unavailable or outage, type="negative")
+    except LoginThrottled as exc:
         ui.notify(
-            refused.format(f"the {exc.store} is unavailable, try again"),
+            "Too many wrong passwords or refused e-mail addresses; "
+            f"try again in {exc.retry_after} s",
             type="negative",
         )
     except DomainError as exc:

@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 
 from fastapi import Request
 from fastapi.responses import Response
 from nicegui import ui
 
-from itemhub.auth import LoginThrottled
 from itemhub.commands import (
     ChangePassword,
     Command,
-    DomainError,
+    CommandResult,
     LogOutEverywhere,
-    StoreUnavailable,
     UpdateUser,
 )
 from itemhub.projections import UserCredentials
 from itemhub.runtime import Hub
-from itemhub.ui.actions import OpenedPage, user_page
+from itemhub.ui.actions import OpenedPage, send, user_page
 from itemhub.ui.frame import frame
 from itemhub.ui.session import (
     close_session,
-    in_thread,
-    still_logged_in,
-    ui_context,
 )
 
 log = logging.getLogger(__name__)
@@ -120,31 +116,19 @@ async def _run(
     hub: Hub, user: UserCredentials, client_ip: str, command: Command, done: str
 ) -> bool:
     """Run a command; a password check or a new e-mail is throttled like a login."""
-    if not await still_logged_in(hub, user):
-        return False
-    handle = partial(hub.commands.send, command, ui_context(user))
-    try:
-        if isinstance(command, ChangePassword):
-            await in_thread(hub.auth.change_password, user, client_ip, handle)
-        elif isinstance(command, UpdateUser):
-            await in_thread(
-                hub.auth.change_own_email, user, command.email, client_ip, handle
-            )
-        else:
-            await in_thread(handle)
-    except LoginThrottled as exc:
-        ui.notify(
-            "Too many wrong passwords or refused e-mail addresses; "
-            f"try again in {exc.retry_after} s",
-            type="negative",
-        )
-        return False
-    except StoreUnavailable as exc:
-        log.warning("change not possible, a store is unavailable: %s", exc)
-        ui.notify("This is not possible right now; retry in a moment", type="negative")
-        return False
-    except DomainError as exc:
-        ui.notify(str(exc), type="negative")
+    through: Callable[[Callable[[], CommandResult]], CommandResult] | None = None
+    if isinstance(command, ChangePassword):
+        through = partial(hub.auth.change_password, user, client_ip)
+    elif isinstance(command, UpdateUser):
+        through = partial(hub.auth.change_own_email, user, command.email, client_ip)
+    result = await send(
+        hub,
+        user,
+        command,
+        through=through,
+        unavailable="This is not possible right now; retry in a moment",
+    )
+    if result is None:
         return False
     ui.notify(done, type="positive")
     return True
