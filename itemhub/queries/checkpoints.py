@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from uuid import UUID
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Uuid, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 import itemhub.events.base
@@ -31,6 +31,7 @@ from itemhub.events import HubEvent
 from itemhub.projections import board_state
 from itemhub.projections.board_state import BoardState, card_from_row
 from itemhub.projections.dto import ItemCard
+from itemhub.readstore.schema import UTCDateTime, read_tables
 from itemhub.readstore.store import ReadStore
 
 # The fewest positions between two checkpoints. With many items the spacing
@@ -40,24 +41,13 @@ from itemhub.readstore.store import ReadStore
 SPACING = 4000
 PER_ITEM = 0.5
 
-# Every key of a folded row, in the order a checkpoint stores them.
-ROW_KEYS = (
-    "id",
-    "title",
-    "description",
-    "column_name",
-    "rank",
-    "owner_id",
-    "owner_name",
-    "archived",
-    "version",
-    "created_at",
-    "updated_at",
-    "changed_by_id",
-    "changed_by_name",
-    "last_position",
-)
+# A folded row holds exactly the columns of the items read model, so a
+# checkpoint stores those, in the table's order, without a list of its own.
+_ITEMS = read_tables().items
+ROW_KEYS = tuple(column.name for column in _ITEMS.columns)
 _ROW_KEY_SET = frozenset(ROW_KEYS)
+_UUID_KEYS = tuple(c.name for c in _ITEMS.columns if isinstance(c.type, Uuid))
+_TIME_KEYS = tuple(c.name for c in _ITEMS.columns if isinstance(c.type, UTCDateTime))
 # Bump when the encoding below changes (the fold's code is hashed anyway).
 FORMAT = 1
 
@@ -93,26 +83,9 @@ class BoardFold:
         rows = []
         for row in self.rows.values():
             if row.keys() != _ROW_KEY_SET:
-                # A new field must be added to ROW_KEYS, not silently dropped.
+                # A field the items table lacks would be silently dropped.
                 raise ValueError(f"unexpected row keys: {sorted(row)}")
-            rows.append(
-                [
-                    row["id"].hex,
-                    row["title"],
-                    row["description"],
-                    row["column_name"],
-                    row["rank"],
-                    row["owner_id"].hex,
-                    row["owner_name"],
-                    row["archived"],
-                    row["version"],
-                    row["created_at"].isoformat(),
-                    row["updated_at"].isoformat(),
-                    row["changed_by_id"].hex,
-                    row["changed_by_name"],
-                    row["last_position"],
-                ]
-            )
+            rows.append([_plain(row[key]) for key in ROW_KEYS])
         state = {
             "format": FORMAT,
             "position": self.position,
@@ -148,17 +121,27 @@ class BoardFold:
         fold.state.owners = {uid(k): v for k, v in state["owners"]}
         for values in state["rows"]:
             row = dict(zip(ROW_KEYS, values, strict=True))
-            row["id"] = uid(row["id"])
-            row["owner_id"] = uid(row["owner_id"])
-            row["changed_by_id"] = uid(row["changed_by_id"])
-            row["created_at"] = when(row["created_at"])
-            row["updated_at"] = when(row["updated_at"])
+            for key in _UUID_KEYS:
+                if row[key] is not None:
+                    row[key] = uid(row[key])
+            for key in _TIME_KEYS:
+                if row[key] is not None:
+                    row[key] = when(row[key])
             fold.rows[row["id"]] = row
         fold.state.order.columns = {
             column: [(rank, uid(item)) for rank, item in cards]
             for column, cards in state["order"]
         }
         return fold
+
+
+def _plain(value: object) -> object:
+    """A row's value as JSON holds it (UUIDs as hex, times in ISO 8601)."""
+    if isinstance(value, UUID):
+        return value.hex
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
 
 
 @functools.cache

@@ -42,15 +42,7 @@ class ItemVersion:
 
 
 def _state(item: Item) -> dict[str, Any]:
-    return {
-        "title": item.title,
-        "description": item.description,
-        "column": item.column,
-        "position": item.position,
-        "owner_id": item.owner_id,
-        "archived": item.archived,
-        "deleted": item.deleted,
-    }
+    return {field: getattr(item, field) for field in (*ITEM_FIELDS, "deleted")}
 
 
 def item_history(app: ItemHub, item_id: UUID) -> list[ItemVersion]:

@@ -106,6 +106,10 @@ async def test_history_restores_a_version_with_a_compensating_event(
     await user.open(f"/items/{item.aggregate_id}/history")
     await user.should_see("changed — 2 versions", retries=RETRIES)
     await user.should_see("title: 'original' → 'changed'")
+    await user.open(f"/items/{item.aggregate_id}/history?version=1")
+    await user.should_see("As of version 1 (read-only)", retries=RETRIES)
+    for shown in ("title: 'original'", "column: 'Todo'", "deleted: False"):
+        await user.should_see(shown)
     user.find(marker="restore-1").click()
     await user.should_see("Restored version 1", retries=RETRIES)
     card = hub.read.item(item.aggregate_id)

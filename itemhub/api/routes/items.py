@@ -152,16 +152,10 @@ def _items_json(hub: Hub, query: ItemFilter) -> bytes:
 )
 def create_item(write: WriteDep, body: ItemCreate) -> Response:
     """Create an item (owned by you; superusers may name another owner)."""
-    column = body.column or write.hub.settings.board_columns[0]
+    fields = body.model_dump()
+    fields["column"] = body.column or write.hub.settings.board_columns[0]
     return write.run(
-        lambda command_id: CreateItem(
-            title=body.title,
-            description=body.description,
-            column=column,
-            position=body.position,
-            owner_id=body.owner_id,
-            command_id=command_id,
-        ),
+        lambda command_id: CreateItem(**fields, command_id=command_id),
         lambda result: _item_response(
             write.hub, write.user, result.aggregate_id, status.HTTP_201_CREATED
         ),
@@ -255,10 +249,8 @@ def update_item(write: VersionedWrite, item_id: UUID, body: ItemUpdate) -> Respo
     """Change an item's title, description or (superusers) owner."""
     return write.run(
         lambda command_id: EditItem(
+            **body.model_dump(),
             item_id=item_id,
-            title=body.title,
-            description=body.description,
-            owner_id=body.owner_id,
             expected_version=write.expected_version,
             command_id=command_id,
         ),

@@ -77,15 +77,10 @@ def register(hub: Hub) -> None:
 def _as_of(entry: ItemVersion) -> None:
     with ui.card().classes("w-full bg-amber-1").mark("as-of"):
         ui.label(f"As of version {entry.version} (read-only)").classes("font-medium")
-        for field in (
-            "title",
-            "description",
-            "column",
-            "position",
-            "archived",
-            "deleted",
-        ):
-            ui.label(f"{field}: {entry.state[field]!r}")
+        for field, value in entry.state.items():
+            # The owner is an id here; the version list names who changed what.
+            if field != "owner_id":
+                ui.label(f"{field}: {value!r}")
 
 
 def _version(
