@@ -13,12 +13,8 @@ from itemhub.eventstore import ItemHub, head_position, iter_batches
 from itemhub.projections.base import Projection
 from itemhub.projections.registry import PROJECTIONS
 from itemhub.readstore.schema import read_tables
-from itemhub.readstore.store import (
-    Fenced,
-    ReadStore,
-    advance_tracking,
-    read_tracking,
-)
+from itemhub.readstore.store import ReadStore
+from itemhub.readstore.tracking import Fenced, advance_tracking, read_tracking
 
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log)."""

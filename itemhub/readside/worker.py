@@ -18,9 +18,9 @@ from itemhub.projections.base import Projection
 from itemhub.readside import outbox
 from itemhub.readside.feed import ChangeFeed
 from itemhub.readstore.outages import DATABASE_UNAVAILABLE
-from itemhub.readstore.store import (
+from itemhub.readstore.store import ReadStore
+from itemhub.readstore.tracking import (
     Fenced,
-    ReadStore,
     TrackingState,
     advance_tracking,
     read_tracking,

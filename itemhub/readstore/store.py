@@ -1,48 +1,23 @@
-"""The read-model database: engines, table creation, tracking rows."""
+"""The read-model database: its engines, and tables created or rebuilt when
+their definitions change."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Table,
-    create_engine,
-    event,
-    insert,
-    inspect,
-    select,
-    update,
-)
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection, Table, insert, inspect, select, update
 from sqlalchemy.schema import CreateTable
 
+from itemhub.readstore.engines import READ_POOL_SIZE, postgres_engines, sqlite_engines
 from itemhub.readstore.outbox_table import metadata as outbox_metadata
-from itemhub.readstore.schema import ReadTables, read_tables
-
-WRITER_IDLE_IN_TRANSACTION_MS = 15_000
-# PostgreSQL connections per instance: reads, projection writes (four workers
-# and the occasional idempotency or security-log row).
-READ_POOL_SIZE = 12
-WRITER_POOL_SIZE = 5
-POOL_TIMEOUT = 10.0
-
-
-class Fenced(Exception):
-    """The tracking row moved under a worker: another writer owns this read model."""
-
-
-@dataclass(frozen=True, slots=True)
-class TrackingState:
-    """Where a projection stands."""
-
-    position: int
-    epoch: int
-    error: str | None
+from itemhub.readstore.schema import read_tables
+from itemhub.readstore.tracking import (
+    TrackingState,
+    ensure_tracking_rows,
+    read_tracking,
+)
 
 
 class ReadStore:
@@ -52,48 +27,9 @@ class ReadStore:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.tables = read_tables()
-        if self.is_sqlite:
-            args: dict[str, Any] = {"timeout": 30, "check_same_thread": False}
-            # Sized for the thread pool's concurrency: an overflow connection is
-            # closed on return, and reopening it reruns the pragmas.
-            self.reader = create_engine(
-                url, connect_args=args, pool_size=20, max_overflow=20
-            )
-            # NullPool: every write transaction opens a fresh connection set up
-            # by the listeners below; cheap on SQLite, and no shared state.
-            self.writer = create_engine(url, connect_args=args, poolclass=NullPool)
-            for engine in (self.reader, self.writer):
-                event.listen(engine, "connect", _sqlite_pragmas)
-                event.listen(engine, "connect", _sqlite_unicode_lower)
-            # SQLite upgrades a deferred read lock to a write lock without waiting
-            # (SQLITE_BUSY at once); BEGIN IMMEDIATE waits on busy_timeout instead.
-            event.listen(self.writer, "connect", _sqlite_autocommit_driver)
-            event.listen(self.writer, "begin", _sqlite_begin_immediate)
-        else:
-            # A fixed pool, no overflow: requests queue for a connection rather
-            # than open and close extra ones, and every instance stays inside
-            # its share of the server's max_connections (see the README).
-            self.reader = create_engine(
-                url,
-                pool_pre_ping=True,
-                pool_size=pool_size,
-                max_overflow=0,
-                pool_timeout=POOL_TIMEOUT,
-            )
-            # Writers (projection batches) hold the tracking row's lock: if a
-            # leader freezes mid-batch, the server ends its transaction so the
-            # next leader is not blocked behind it for ever.
-            self.writer = create_engine(
-                url,
-                pool_pre_ping=True,
-                pool_size=WRITER_POOL_SIZE,
-                max_overflow=0,
-                pool_timeout=POOL_TIMEOUT,
-                connect_args={
-                    "options": "-c idle_in_transaction_session_timeout="
-                    f"{WRITER_IDLE_IN_TRANSACTION_MS}"
-                },
-            )
+        self.reader, self.writer = (
+            sqlite_engines(url) if self.is_sqlite else postgres_engines(url, pool_size)
+        )
 
     def create_tables(self, projections: Sequence[str]) -> list[str]:
         """Create missing tables and tracking rows; rebuild changed read models.
@@ -178,89 +114,3 @@ def schema_fingerprint(tables: Iterable[Table], dialect: Any) -> str:
     """A hash of the DDL of some tables, to notice when their definition changed."""
     ddl = "\n".join(str(CreateTable(t).compile(dialect=dialect)) for t in tables)
     return hashlib.sha256(ddl.encode()).hexdigest()
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
-
-
-def _sqlite_unicode_lower(dbapi_conn: Any, _record: Any) -> None:
-    # SQLite's own lower() folds ASCII letters only, so a case-insensitive
-    # search for "éclair" would miss "Éclair" (PostgreSQL folds them all).
-    # Deterministic, so that it may still appear in an index expression.
-    dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
-
-
-def _lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
-
-
-def _sqlite_autocommit_driver(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None
-
-
-def _sqlite_begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def ensure_tracking_rows(
-    conn: Connection, tables: ReadTables, names: Iterable[str]
-) -> None:
-    """Insert a zero tracking row for each projection that has none."""
-    t = tables.tracking
-    existing = set(conn.execute(select(t.c.name)).scalars())
-    rows = [
-        {"name": n, "position": 0, "epoch": 0, "error": None, "updated_at": None}
-        for n in names
-        if n not in existing
-    ]
-    if rows:
-        conn.execute(insert(t), rows)
-
-
-def read_tracking(conn: Connection, tables: ReadTables, name: str) -> TrackingState:
-    """Read a tracking row (position 0 if none)."""
-    t = tables.tracking
-    row = conn.execute(
-        select(t.c.position, t.c.epoch, t.c.error).where(t.c.name == name)
-    ).first()
-    if row is None:
-        return TrackingState(position=0, epoch=0, error=None)
-    return TrackingState(position=row.position, epoch=row.epoch, error=row.error)
-
-
-def advance_tracking(
-    conn: Connection,
-    tables: ReadTables,
-    name: str,
-    old: TrackingState,
-    new_position: int,
-) -> TrackingState:
-    """Compare-and-set the tracking row in the caller's transaction, or raise Fenced."""
-    t = tables.tracking
-    moved = conn.execute(
-        update(t)
-        .where(t.c.name == name, t.c.position == old.position, t.c.epoch == old.epoch)
-        .values(position=new_position, error=None, updated_at=_now())
-        .returning(t.c.position)
-    ).first()
-    if moved is None:
-        raise Fenced(f"tracking of {name!r} moved away from {old.position}")
-    return TrackingState(position=new_position, epoch=old.epoch, error=None)
-
-
-def record_failure(store: ReadStore, name: str, error: str) -> None:
-    """Write a worker's failure into its tracking row (best effort)."""
-    t = store.tables.tracking
-    with store.writer.begin() as conn:
-        conn.execute(
-            update(t).where(t.c.name == name).values(error=error, updated_at=_now())
-        )
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

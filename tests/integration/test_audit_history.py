@@ -56,7 +56,8 @@ from itemhub.queries.checkpoints import BoardCheckpoints, BoardFold
 from itemhub.queries.history import board_as_of
 from itemhub.queries.read_models import ItemFilter
 from itemhub.readside.replay import differences, rebuild
-from itemhub.readstore.store import ReadStore, TrackingState
+from itemhub.readstore.store import ReadStore
+from itemhub.readstore.tracking import TrackingState
 from itemhub.runtime import Hub
 from tests.conftest import admin_context, register
 
