@@ -38,6 +38,7 @@ bench: install
 	$(PY) -m bench.audit
 	$(PY) -m bench.api_load
 	$(PY) -m bench.fanout
+	$(PY) -m bench.versus_crud
 	$(PY) -m bench.cluster
 
 clean:

@@ -33,13 +33,13 @@ import sys
 from typing import Any
 from uuid import UUID
 
-import uvicorn
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bench.server import serve
 from itemhub.api.schemas import ItemPublic, ItemsPublic
 from itemhub.bootstrap import StartupError
 from itemhub.commands import Channel, Context, CreateItem
@@ -164,14 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     add_bare_routes(app)
     sys.stdout.write(f"api_server ready to serve at {dt.datetime.now():%H:%M:%S}\n")
     sys.stdout.flush()
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=3,
-    )
+    serve(app, args.host, args.port)
     return 0
 
 

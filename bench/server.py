@@ -13,8 +13,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+import uvicorn
+from starlette.types import ASGIApp
 
 HEALTH = "/api/v1/health"
+
+
+def serve(app: ASGIApp, host: str, port: int) -> None:
+    """Serve an app with the uvicorn settings every benchmarked server shares."""
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
 
 
 def free_port() -> int:
