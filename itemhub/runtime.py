@@ -35,7 +35,7 @@ from itemhub.readside import (
     file_lock,
 )
 from itemhub.readside.checkpointer import Checkpointer
-from itemhub.readside.election import projection_lock
+from itemhub.readside.election import READ_MODELS_LOCK, projection_lock
 from itemhub.readside.read_side import ReadSide
 from itemhub.readside.replay import catch_up
 from itemhub.readstore.store import ReadStore
@@ -146,17 +146,19 @@ class Hub:
         projecting here, which would fence it and skip those pushes.
         """
         target = self.settings.database
-        for name in projection_names():
-            if target.kind == "postgres":
-                lock = projection_lock(target.conninfo, name)
-            else:
-                assert target.events_path is not None
-                lock = file_lock.held(file_lock.lock_path(target.events_path))
-            with lock as ours:
-                if ours:
+        if target.kind == "postgres":
+            lock = projection_lock(target.conninfo, READ_MODELS_LOCK)
+        else:
+            assert target.events_path is not None
+            lock = file_lock.held(file_lock.lock_path(target.events_path))
+        with lock as ours:
+            if ours:
+                for name in projection_names():
                     catch_up(self.app, self.store, name)
-                    continue
-            self._wait_for_leader(name, self.head(), timeout)
+                return
+        head = self.head()
+        for name in projection_names():
+            self._wait_for_leader(name, head, timeout)
 
     def _wait_for_leader(self, name: str, position: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -215,7 +217,7 @@ def users_stamp(hub: Hub) -> Hashable | None:
     side = hub.read_side
     relay = side.relay
     pushed = relay.cursors.get(USERS) if relay is not None and relay.cursors else None
-    return side.workers[USERS].changed, pushed
+    return side.worker.changed[USERS], pushed
 
 
 class OffLoop(Protocol):

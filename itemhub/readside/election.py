@@ -1,7 +1,8 @@
-"""Leader election per projection: a PostgreSQL advisory lock held by one instance.
+"""Leader election for the read models: a PostgreSQL advisory lock held by one
+instance.
 
-Each instance runs one elector per projection. The elector holding the lock
-runs that projection's worker; the others keep trying. The lock lives on a
+Each instance runs one elector. The elector holding the lock runs the
+projection worker (every read model); the others keep trying. The lock lives on a
 dedicated autocommit connection (a pooled one would share it with other
 borrowers, and a transaction timeout would drop it), with an
 ``idle_session_timeout`` lease kept alive by a heartbeat, so the lock of a
@@ -33,6 +34,8 @@ HEARTBEAT_EVERY = 0.5
 LEASE_SECONDS = 5
 BACKOFF_MAX = 2.0
 MIGRATION_KEY = (LOCK_CLASS, 0)
+# The lock of the one worker that projects every read model.
+READ_MODELS_LOCK = "read-models"
 
 
 def lock_key(projection: str) -> tuple[int, int]:
@@ -52,6 +55,8 @@ class Elector(BackgroundThread):
         self.conninfo = conninfo
         self.worker = worker
         self.name = worker.name
+        # What the log says this instance runs (the lock's name says less).
+        self.runs = f"projections {', '.join(worker.projections)}"
         self.leader = False
         self.first_round = threading.Event()
 
@@ -93,7 +98,7 @@ class Elector(BackgroundThread):
         return False
 
     def _lead(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
-        log.info("this instance now runs projection %s", self.name)
+        log.info("this instance now runs %s", self.runs)
         self.leader = True
         self.worker.start()
         self.first_round.set()
@@ -111,7 +116,7 @@ class Elector(BackgroundThread):
             # after it went (the fence stops a batch that races a new leader).
             self.worker.stop()
             self.leader = False
-            log.info("this instance stopped running projection %s", self.name)
+            log.info("this instance stopped running %s", self.runs)
 
 
 @contextmanager

@@ -1,10 +1,11 @@
 """All projection workers of one process, and waiting on them.
 
-SQLite (one instance): this process runs every worker and feeds its own change
-feed. PostgreSQL (one or several instances): an elector per projection runs
-the worker only while it holds that projection's advisory lock, and the outbox
-relay gives every instance the committed positions and deltas, whichever
-instance runs the workers.
+One worker projects every read model (one read of the log, one transaction
+per batch). SQLite (one instance): this process runs it and feeds its own
+change feed. PostgreSQL (one or several instances): an elector runs the worker
+only while it holds the read models' advisory lock, and the outbox relay gives
+every instance the committed positions and deltas, whichever instance runs
+the worker.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from itemhub.eventstore import ItemHub, head_position
 from itemhub.projections.dto import ProjectionStatus
 from itemhub.projections.registry import PROJECTIONS, feeds
-from itemhub.readside.election import Elector
+from itemhub.readside.election import READ_MODELS_LOCK, Elector
 from itemhub.readside.feed import ChangeFeed
 from itemhub.readside.file_lock import FileLock
 from itemhub.readside.relay import OutboxRelay, Positions
@@ -46,32 +47,29 @@ class ReadSide:
         self.store = store
         self.clustered = conninfo is not None
         self.positions = Positions(PROJECTIONS)
-        self.workers = {
-            name: ProjectionWorker(
-                app=app,
-                store=store,
-                projection=cls(store.tables),
-                feed=feed,
-                use_outbox=self.clustered,
-                # Clustered, the relay moves the positions once it has pushed
-                # the batch's deltas, on the leader's instance as on the others.
-                on_commit=None if self.clustered else self.positions.advance,
-            )
-            for name, cls in PROJECTIONS.items()
-        }
+        self.worker = ProjectionWorker(
+            app=app,
+            store=store,
+            projections=[cls(store.tables) for cls in PROJECTIONS.values()],
+            feed=feed,
+            use_outbox=self.clustered,
+            # Clustered, the relay moves the positions once it has pushed
+            # the batch's deltas, on the leader's instance as on the others.
+            on_commit=None if self.clustered else self.positions.advance,
+            name=READ_MODELS_LOCK,
+        )
+        self.names = tuple(PROJECTIONS)
         self.file_lock = FileLock(lock_file) if lock_file is not None else None
-        self.electors: dict[str, Elector] = {}
+        self.elector: Elector | None = None
         self.relay: OutboxRelay | None = None
         if conninfo is not None:
-            self.electors = {
-                name: Elector(conninfo, worker) for name, worker in self.workers.items()
-            }
+            self.elector = Elector(conninfo, self.worker)
             self.relay = OutboxRelay(
                 conninfo=conninfo,
                 store=store,
                 feed=feed,
                 positions=self.positions,
-                feeds=[name for name in feeds() if name in self.workers],
+                feeds=list(feeds()),
             )
 
     def start(self) -> None:
@@ -82,35 +80,30 @@ class ReadSide:
                     "another process runs projection workers on this SQLite "
                     "store; running these too (they fence each other)"
                 )
-            for worker in self.workers.values():
-                worker.start()
+            self.worker.start()
             return
+        assert self.elector is not None
         self.relay.start()
-        for elector in self.electors.values():
-            elector.start()
+        self.elector.start()
         deadline = time.monotonic() + FIRST_ROUND_TIMEOUT
         self.relay.connected.wait(FIRST_ROUND_TIMEOUT)
-        for elector in self.electors.values():
-            elector.first_round.wait(max(deadline - time.monotonic(), 0.0))
+        self.elector.first_round.wait(max(deadline - time.monotonic(), 0.0))
 
     def stop(self) -> None:
         """Stop every worker after its batch in flight; release the locks."""
         if self.relay is None:
-            for worker in self.workers.values():
-                worker.stop()
+            self.worker.stop()
             if self.file_lock is not None:
                 self.file_lock.release()
             return
-        for elector in self.electors.values():
-            elector.stop()
+        if self.elector is not None:
+            self.elector.stop()
         self.relay.stop()
 
     def wait_for(self, position: int, timeout: float = 10.0) -> None:
         """Block until every read model includes ``position`` (raises otherwise)."""
         if self.relay is None:
-            deadline = time.monotonic() + timeout
-            for worker in self.workers.values():
-                worker.wait_for(position, max(deadline - time.monotonic(), 0.0))
+            self.worker.wait_for(position, timeout)
             return
         behind = self.positions.wait_for(position, timeout)
         if behind is None:
@@ -124,14 +117,17 @@ class ReadSide:
         )
 
     def states(self) -> dict[str, str]:
-        """Each worker's state, without touching a database."""
-        return {name: self._state(name) for name in self.workers}
+        """Each read model's state, without touching a database."""
+        return {name: self._state(name) for name in self.names}
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the worker (always, without election)."""
+        return self.elector is None or self.elector.leader
 
     def _state(self, name: str) -> str:
-        worker = self.workers[name]
-        elector = self.electors.get(name)
-        if elector is None or elector.leader:
-            return worker.state
+        if self.leading:
+            return self.worker.state_of(name)
         if self.positions.errors.get(name):
             return "failed"
         # Another instance runs it; this one follows its commits.
@@ -140,17 +136,20 @@ class ReadSide:
     def status(self) -> list[ProjectionStatus]:
         """Each projection's position, the head of the log, and its state."""
         head = head_position(self.app)
-        statuses = []
-        for name, worker in self.workers.items():
-            elector = self.electors.get(name)
-            local = elector is None or elector.leader
-            statuses.append(
-                ProjectionStatus(
-                    name=name,
-                    position=worker.position if local else self.positions.get(name),
-                    head=head,
-                    state=self._state(name),
-                    error=worker.error if local else self.positions.errors.get(name),
-                )
+        local = self.leading
+        return [
+            ProjectionStatus(
+                name=name,
+                position=(
+                    self.worker.positions[name] if local else self.positions.get(name)
+                ),
+                head=head,
+                state=self._state(name),
+                error=(
+                    self.worker.errors.get(name) or self.worker.error
+                    if local
+                    else self.positions.errors.get(name)
+                ),
             )
-        return statuses
+            for name in self.names
+        ]

@@ -1,4 +1,5 @@
-"""One worker per read model: follow the log, commit batches with their position."""
+"""The projection worker: follow the log once, commit each batch to every read
+model in one transaction, each with its own tracking row."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from eventsourcing.projection import ApplicationSubscription
 
 from itemhub.eventstore import EventAt, ItemHub
 from itemhub.projections.base import Projection
+from itemhub.projections.deltas import Delta
 from itemhub.readside import outbox
 from itemhub.readside.feed import ChangeFeed
 from itemhub.readstore.outages import DATABASE_UNAVAILABLE
@@ -43,6 +45,15 @@ class ProjectionFailed(Exception):
     """A projection worker stopped on an error; its read model is frozen."""
 
 
+class _ApplyFailed(Exception):
+    """One read model's handler raised inside a batch (the batch rolled back)."""
+
+    def __init__(self, name: str, error: Exception) -> None:
+        super().__init__(name)
+        self.name = name
+        self.error = error
+
+
 @dataclass(frozen=True, slots=True)
 class _Failure:
     error: BaseException
@@ -52,33 +63,45 @@ _END = object()
 
 
 class ProjectionWorker:
-    """Reader thread (subscription → queue) and writer thread (queue → batches)."""
+    """Reader thread (subscription → queue) and writer thread (queue → batches).
+
+    One worker serves every read model: the log is read and decoded once, and
+    each batch lands in all of them in one transaction (each tracking row
+    moved compare-and-set), so a write costs one read-side commit, not one per
+    read model. A read model whose handler fails is frozen alone: the batch
+    rolls back and is committed again without it.
+    """
 
     def __init__(
         self,
         *,
         app: ItemHub,
         store: ReadStore,
-        projection: Projection,
+        projections: Sequence[Projection],
         feed: ChangeFeed | None = None,
         use_outbox: bool = False,
         on_commit: Callable[[str, int], None] | None = None,
+        name: str = "read-models",
     ) -> None:
         self.app = app
         self.store = store
-        self.projection = projection
+        self.projections = {p.name: p for p in projections}
         self.feed = feed
         # Several instances: deltas go through the outbox to every instance
         # (this one included) instead of straight to this process's feed.
         self.use_outbox = use_outbox
         self.on_commit = on_commit
         self._commits = 0
-        self.name = projection.name
+        self.name = name
+        # Where every read model that is not frozen stands (the slowest of them).
         self.position = 0
-        # The position of the newest batch that changed this read model (or of
+        # Each read model's committed position, and the error of each frozen one.
+        self.positions = dict.fromkeys(self.projections, 0)
+        self.errors: dict[str, str] = {}
+        # The position of the newest batch that changed each read model (or of
         # the tracking row it was loaded at): checks cached on it stay valid
         # while only other read models move.
-        self.changed = 0
+        self.changed = dict.fromkeys(self.projections, 0)
         self.state = "stopped"
         self.error: str | None = None
         self._cond = threading.Condition()
@@ -118,14 +141,21 @@ class ProjectionWorker:
     # --- read-your-writes -----------------------------------------------------
 
     def wait_for(self, position: int, timeout: float) -> None:
-        """Block until this read model includes ``position``; raise if it cannot."""
+        """Block until every read model includes ``position``; raise if one cannot."""
         with self._cond:
             reached = self._cond.wait_for(
                 lambda: (
-                    self.position >= position or self.state in {"failed", "stopped"}
+                    self.position >= position
+                    or self.state in {"failed", "stopped"}
+                    or self._frozen_before(position) is not None
                 ),
                 timeout,
             )
+            frozen = self._frozen_before(position)
+            if frozen is not None:
+                raise ProjectionFailed(
+                    f"projection {frozen} failed: {self.errors[frozen]}"
+                )
             if self.position >= position:
                 return
             if self.state == "failed":
@@ -137,6 +167,17 @@ class ProjectionWorker:
                 f"projection {self.name} did not reach position {position} "
                 f"within {timeout}s (at {self.position})"
             )
+
+    def _frozen_before(self, position: int) -> str | None:
+        """A failed read model that does not include ``position``, if any."""
+        for name in self.errors:
+            if self.positions[name] < position:
+                return name
+        return None
+
+    def state_of(self, name: str) -> str:
+        """One read model's state: the worker's, or failed if it is frozen."""
+        return "failed" if name in self.errors else self.state
 
     # --- the loop -------------------------------------------------------------
 
@@ -164,14 +205,27 @@ class ProjectionWorker:
 
     def _follow(self) -> None:
         with self.store.writer.begin() as conn:
-            tracking = read_tracking(conn, self.store.tables, self.name)
-            self.projection.load(conn)
+            tracking = {
+                name: read_tracking(conn, self.store.tables, name)
+                for name in self.projections
+            }
+            for name, projection in self.projections.items():
+                if tracking[name].error is None:
+                    projection.load(conn)
         with self._cond:
-            self.position = self.changed = tracking.position
+            # A read model whose row holds an error stays frozen until a
+            # rebuild clears it (and a restart picks it up again).
+            self.errors = {n: t.error for n, t in tracking.items() if t.error}
+            self.positions = {n: t.position for n, t in tracking.items()}
+            self.changed = dict(self.positions)
+            self.position = min(
+                (t.position for n, t in tracking.items() if n not in self.errors),
+                default=max(self.positions.values(), default=0),
+            )
             self.state = "running"
             self._cond.notify_all()
         events: queue.Queue[object] = queue.Queue(maxsize=QUEUE_MAX)
-        subscription = ApplicationSubscription(self.app, gt=tracking.position)
+        subscription = ApplicationSubscription(self.app, gt=self.position)
         self._subscription = subscription
         if self._stopping.is_set():
             subscription.stop()
@@ -216,7 +270,9 @@ class ProjectionWorker:
                 if self._stopping.is_set() and item is not _END:
                     return
 
-    def _write(self, events: queue.Queue[object], tracking: TrackingState) -> None:
+    def _write(
+        self, events: queue.Queue[object], tracking: dict[str, TrackingState]
+    ) -> None:
         while True:
             first = events.get()
             batch: list[EventAt] = []
@@ -233,8 +289,14 @@ class ProjectionWorker:
                     item = events.get_nowait()
                 except queue.Empty:
                     break
-            if batch:
-                tracking = self._commit(batch, tracking)
+            while batch:
+                try:
+                    tracking = self._commit(batch, tracking)
+                except _ApplyFailed as failed:
+                    # Rolled back: freeze that read model, commit the rest.
+                    self._freeze(failed.name, failed.error)
+                else:
+                    break
             if isinstance(end, _Failure):
                 raise end.error
             if end is _END:
@@ -243,48 +305,94 @@ class ProjectionWorker:
                 raise OperationalError("subscription ended unexpectedly")
 
     def _commit(
-        self, batch: Sequence[EventAt], tracking: TrackingState
-    ) -> TrackingState:
+        self, batch: Sequence[EventAt], tracking: dict[str, TrackingState]
+    ) -> dict[str, TrackingState]:
         last = batch[-1][1]
+        moved = dict(tracking)
+        published: list[Delta] = []
+        changed: list[str] = []
         with self.store.writer.begin() as conn:
-            # Fence first: if another writer moved this read model on (another
-            # instance, a CLI catch-up, a rebuild swap), stop before touching rows.
-            tracking = advance_tracking(
-                conn, self.store.tables, self.name, tracking, last
-            )
-            deltas = self.projection.apply(conn, batch)
+            for name, projection in self.projections.items():
+                old = tracking[name]
+                if name in self.errors or old.position >= last:
+                    continue
+                # Fence first: if another writer moved this read model on
+                # (another instance, a CLI catch-up, a rebuild swap), stop
+                # before touching rows.
+                moved[name] = advance_tracking(
+                    conn, self.store.tables, name, old, last
+                )
+                events = [e for e in batch if e[1] > old.position]
+                try:
+                    deltas = projection.apply(conn, events)
+                except TRANSIENT:
+                    raise
+                except Exception as exc:
+                    raise _ApplyFailed(name, exc) from exc
+                if deltas:
+                    changed.append(name)
+                    published += deltas
+                if self.use_outbox:
+                    outbox.record(conn, name, last, deltas)
             if self.use_outbox:
-                outbox.record(conn, self.name, last, deltas)
                 self._commits += 1
                 if self._commits % PRUNE_EVERY == 0:
-                    outbox.prune(conn, self.name)
+                    for name in self.projections:
+                        outbox.prune(conn, name)
         with self._cond:
-            if deltas:
-                self.changed = last
+            for name in changed:
+                self.changed[name] = last
+            for name, state in moved.items():
+                self.positions[name] = state.position
             self.position = last
             self._cond.notify_all()
         if self.on_commit is not None:
-            self.on_commit(self.name, last)
+            for name in self.projections:
+                if name not in self.errors:
+                    self.on_commit(name, last)
         if self.feed is not None and not self.use_outbox:
-            self.feed.publish(deltas)
-        return tracking
+            self.feed.publish(published)
+        return moved
 
-    def _fail(self, exc: Exception) -> None:
-        # First line only: database errors go on with the statement and values.
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        message = f"{type(exc).__name__}: {first_line}"
+    def _freeze(self, name: str, exc: Exception) -> None:
+        """Stop one read model for good (until rebuilt); the others go on."""
+        message = _describe(exc)
         log.error(
             "projection %s stopped at position %d: %s",
+            name,
+            self.positions[name],
+            message,
+            exc_info=exc,
+        )
+        try:
+            record_failure(self.store, name, message)
+        except Exception:
+            log.exception("could not record the failure of projection %s", name)
+        with self._cond:
+            self.errors[name] = message
+            self._cond.notify_all()
+
+    def _fail(self, exc: Exception) -> None:
+        message = _describe(exc)
+        log.error(
+            "projection worker %s stopped at position %d: %s",
             self.name,
             self.position,
             message,
             exc_info=exc,
         )
-        try:
-            record_failure(self.store, self.name, message)
-        except Exception:
-            log.exception("could not record the failure of projection %s", self.name)
+        for name in self.projections:
+            try:
+                record_failure(self.store, name, message)
+            except Exception:
+                log.exception("could not record the failure of projection %s", name)
         with self._cond:
             self.error = message
             self.state = "failed"
             self._cond.notify_all()
+
+
+def _describe(exc: BaseException) -> str:
+    """The error's type and first line (database errors go on with values)."""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}"

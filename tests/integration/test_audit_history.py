@@ -795,29 +795,24 @@ def test_rebuild_while_commands_arrive_ends_identical_to_a_replay(hub: Hub) -> N
 def test_a_worker_paused_across_a_rebuild_reloads_instead_of_failing(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The race above made deterministic: the activity and chain workers hold
-    a batch (read with the old tracking row) until a rebuild has swapped in."""
+    """The race above made deterministic: the worker holds a batch (read with
+    the old tracking rows) until rebuilds of activity and chain have swapped in."""
     ann = register(hub)
     hub.bus.handle(CreateItem(title="before", description="", column="Todo"), ann)
     names = ("activity", "chain")
-    entered = {name: threading.Event() for name in names}
+    entered = threading.Event()
     release = threading.Event()
-    for name in names:
-        worker = hub.read_side.workers[name]
+    worker = hub.read_side.worker
+    commit = worker._commit
 
-        def paused(
-            batch: Sequence[EventAt],
-            tracking: TrackingState,
-            commit: Callable[
-                [Sequence[EventAt], TrackingState], TrackingState
-            ] = worker._commit,
-            entered: threading.Event = entered[name],
-        ) -> TrackingState:
-            entered.set()
-            release.wait(30)
-            return commit(batch, tracking)
+    def paused(
+        batch: Sequence[EventAt], tracking: dict[str, TrackingState]
+    ) -> dict[str, TrackingState]:
+        entered.set()
+        release.wait(30)
+        return commit(batch, tracking)
 
-        monkeypatch.setattr(worker, "_commit", paused)
+    monkeypatch.setattr(worker, "_commit", paused)
     # Append without waiting for the read side (the paused workers lag).
     hub.bus.after_commit = None
     try:
@@ -827,8 +822,8 @@ def test_a_worker_paused_across_a_rebuild_reloads_instead_of_failing(
     finally:
         hub.bus.after_commit = hub.wait_for
     try:
+        assert entered.wait(30)
         for name in names:
-            assert entered[name].wait(30), name
             assert rebuild(hub.app, hub.store, name).position == during.position
     finally:
         release.set()
