@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from itemhub.eventstore import ItemHub, head_position
@@ -100,12 +101,17 @@ class ReadSide:
             self.elector.stop()
         self.relay.stop()
 
-    def wait_for(self, position: int, timeout: float = 10.0) -> None:
-        """Block until every read model includes ``position`` (raises otherwise)."""
+    def wait_for(
+        self,
+        position: int,
+        timeout: float = 10.0,
+        names: Collection[str] | None = None,
+    ) -> None:
+        """Block until ``names`` (every read model) include ``position``, or raise."""
         if self.relay is None:
-            self.worker.wait_for(position, timeout)
+            self.worker.wait_for(position, timeout, names)
             return
-        behind = self.positions.wait_for(position, timeout)
+        behind = self.positions.wait_for(position, timeout, names)
         if behind is None:
             return
         error = self.positions.errors.get(behind)

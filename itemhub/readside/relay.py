@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import psycopg
 from psycopg import sql
@@ -55,21 +55,24 @@ class Positions:
                 self.errors[name] = error
                 self._cond.notify_all()
 
-    def wait_for(self, position: int, timeout: float) -> str | None:
-        """Wait until every read model reaches ``position``.
+    def wait_for(
+        self, position: int, timeout: float, names: Collection[str] | None = None
+    ) -> str | None:
+        """Wait until ``names`` (every read model) reach ``position``.
 
         Returns None when reached, else the name of a read model that did not.
         """
+        wanted = list(self.positions if names is None else names)
         with self._cond:
             self._cond.wait_for(
                 lambda: (
-                    all(p >= position for p in self.positions.values())
-                    or any(self.errors.values())
+                    all(self.positions[n] >= position for n in wanted)
+                    or any(self.errors[n] for n in wanted)
                 ),
                 timeout,
             )
-            for name, at in self.positions.items():
-                if at < position:
+            for name in wanted:
+                if self.positions[name] < position:
                     return name
         return None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import cast
 from uuid import UUID
@@ -43,6 +43,10 @@ TRANSIENT = DATABASE_UNAVAILABLE
 
 class ProjectionFailed(Exception):
     """A projection worker stopped on an error; its read model is frozen."""
+
+
+class _Frozen(Exception):
+    """A read model was frozen: reload the others' in-memory state and go on."""
 
 
 class _ApplyFailed(Exception):
@@ -140,38 +144,45 @@ class ProjectionWorker:
 
     # --- read-your-writes -----------------------------------------------------
 
-    def wait_for(self, position: int, timeout: float) -> None:
-        """Block until every read model includes ``position``; raise if one cannot."""
+    def wait_for(
+        self, position: int, timeout: float, names: Collection[str] | None = None
+    ) -> None:
+        """Block until ``names`` (all read models) include ``position``, or raise."""
+        wanted = self.projections.keys() if names is None else names
+
+        def reached() -> bool:
+            return all(self.positions[n] >= position for n in wanted)
+
         with self._cond:
-            reached = self._cond.wait_for(
+            done = self._cond.wait_for(
                 lambda: (
-                    self.position >= position
+                    reached()
                     or self.state in {"failed", "stopped"}
-                    or self._frozen_before(position) is not None
+                    or self._frozen_before(position, wanted) is not None
                 ),
                 timeout,
             )
-            frozen = self._frozen_before(position)
+            frozen = self._frozen_before(position, wanted)
             if frozen is not None:
                 raise ProjectionFailed(
                     f"projection {frozen} failed: {self.errors[frozen]}"
                 )
-            if self.position >= position:
+            if reached():
                 return
             if self.state == "failed":
                 raise ProjectionFailed(f"projection {self.name} failed: {self.error}")
             if self.state == "stopped":
                 raise ProjectionFailed(f"projection {self.name} is not running")
-        if not reached:
+        if not done:
             raise TimeoutError(
                 f"projection {self.name} did not reach position {position} "
                 f"within {timeout}s (at {self.position})"
             )
 
-    def _frozen_before(self, position: int) -> str | None:
-        """A failed read model that does not include ``position``, if any."""
-        for name in self.errors:
-            if self.positions[name] < position:
+    def _frozen_before(self, position: int, names: Collection[str]) -> str | None:
+        """A failed read model of ``names`` that does not include ``position``."""
+        for name in names:
+            if name in self.errors and self.positions[name] < position:
                 return name
         return None
 
@@ -186,7 +197,7 @@ class ProjectionWorker:
         while not self._stopping.is_set():
             try:
                 self._follow()
-            except Fenced as exc:
+            except (Fenced, _Frozen) as exc:
                 log.info("projection %s: %s; reloading", self.name, exc)
             except TRANSIENT as exc:
                 log.warning(
@@ -289,14 +300,14 @@ class ProjectionWorker:
                     item = events.get_nowait()
                 except queue.Empty:
                     break
-            while batch:
+            if batch:
                 try:
                     tracking = self._commit(batch, tracking)
                 except _ApplyFailed as failed:
-                    # Rolled back: freeze that read model, commit the rest.
+                    # Rolled back, but the handlers before it changed their
+                    # in-memory state: freeze that read model, reload the rest.
                     self._freeze(failed.name, failed.error)
-                else:
-                    break
+                    raise _Frozen(failed.name) from failed
             if isinstance(end, _Failure):
                 raise end.error
             if end is _END:
@@ -319,9 +330,7 @@ class ProjectionWorker:
                 # Fence first: if another writer moved this read model on
                 # (another instance, a CLI catch-up, a rebuild swap), stop
                 # before touching rows.
-                moved[name] = advance_tracking(
-                    conn, self.store.tables, name, old, last
-                )
+                moved[name] = advance_tracking(conn, self.store.tables, name, old, last)
                 events = [e for e in batch if e[1] > old.position]
                 try:
                     deltas = projection.apply(conn, events)
