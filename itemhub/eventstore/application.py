@@ -26,6 +26,10 @@ PG_RECORDER_TOPIC = (
 )
 
 
+# Aggregates kept in memory per process (users and items are a few KiB each).
+AGGREGATE_CACHE_SIZE = 10_000
+
+
 class ItemHub(Application[UUID]):
     """The event store of items and users, with snapshots every 50 events."""
 
@@ -48,6 +52,12 @@ class ItemHub(Application[UUID]):
         """Use only the given settings: ItemHub never configures from os.environ."""
         merged: dict[str, str] = dict(type(self).env)
         merged["IS_SNAPSHOTTING_ENABLED"] = "y"
+        # Hot aggregates (the acting user above all, loaded by every command)
+        # come from memory; each get still reads the events stored after the
+        # cached version, so another instance's writes are never missed, and
+        # commands get deep copies, so a refused command leaves the cache as it was.
+        merged["AGGREGATE_CACHE_MAXSIZE"] = str(AGGREGATE_CACHE_SIZE)
+        merged["AGGREGATE_CACHE_FASTFORWARD"] = "y"
         merged.update(env or {})
         return Environment(name, merged)
 
