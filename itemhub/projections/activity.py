@@ -27,11 +27,15 @@ class ActivityProjection(Projection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.targets: dict[UUID, tuple[str, UUID]] = {}
+        # True when the table was empty at load: every target since then is
+        # in ``targets``, so a rebuild asks the database nothing per target.
+        self.started_empty = False
 
     def load(self, conn: Connection) -> None:
         """Targets' labels and owners are loaded lazily from their newest row."""
-        del conn
         self.targets = {}
+        t = self.tables.activity
+        self.started_empty = conn.execute(select(t.c.position).limit(1)).first() is None
 
     def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
         """Insert one row per item or user event."""
@@ -74,7 +78,9 @@ class ActivityProjection(Projection):
         ]
 
     def _target(self, conn: Connection, target_id: UUID) -> tuple[str, UUID]:
-        if target_id not in self.targets:
+        if target_id not in self.targets and self.started_empty:
+            self.targets[target_id] = ("", target_id)
+        elif target_id not in self.targets:
             t = self.tables.activity
             row = conn.execute(
                 select(t.c.target_label, t.c.owner_id)

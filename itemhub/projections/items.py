@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from itemhub.events import Item, User
@@ -26,6 +26,21 @@ class ItemsProjection(Projection):
         super().__init__(*args, **kwargs)
         self.state = BoardState()
         self.order = self.state.order
+        self._upserts: dict[str, Any] = {}
+
+    def _upsert(self, conn: Connection) -> Any:
+        """The row upsert, built once per dialect."""
+        # Building it cost more than running it for a one-item batch.
+        dialect = conn.dialect.name
+        if dialect not in self._upserts:
+            t = self.tables.items
+            stmt = _insert_for(conn)(t)
+            columns = [c.name for c in t.columns if c.name != "id"]
+            self._upserts[dialect] = stmt.on_conflict_do_update(
+                index_elements=[t.c.id],
+                set_={c: stmt.excluded[c] for c in columns},
+            )
+        return self._upserts[dialect]
 
     def load(self, conn: Connection) -> None:
         """Load column order and owner names."""
@@ -130,19 +145,17 @@ class ItemsProjection(Projection):
         if removed:
             conn.execute(delete(t).where(t.c.id.in_(list(removed))))
         if changed:
-            stmt = ins(t)
-            columns = [c.name for c in t.columns if c.name != "id"]
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[t.c.id],
-                    set_={c: stmt.excluded[c] for c in columns},
-                ),
-                [rows[i] for i in changed],
-            )
+            conn.execute(self._upsert(conn), [rows[i] for i in changed])
         # Renumbered neighbours keep their order; only their stored rank moves.
         stale = {k: v for k, v in self.order.renumbered.items() if k not in changed}
-        for item_id, rank in stale.items():
-            conn.execute(update(t).where(t.c.id == item_id).values(rank=rank))
+        if stale:
+            # One executemany: a renumbered column is hundreds of rows.
+            conn.execute(
+                update(t)
+                .where(t.c.id == bindparam("item_id"))
+                .values(rank=bindparam("new_rank")),
+                [{"item_id": k, "new_rank": v} for k, v in stale.items()],
+            )
 
     def _card(self, row: Any) -> ItemCard:
         """A row as the card deltas carry, with its index in its column."""

@@ -24,7 +24,7 @@ from itemhub.readstore.store import ReadStore
 from itemhub.readstore.tracking import (
     Fenced,
     TrackingState,
-    advance_tracking,
+    advance_all,
     read_tracking,
     record_failure,
 )
@@ -322,18 +322,19 @@ class ProjectionWorker:
         moved = dict(tracking)
         published: list[Delta] = []
         changed: list[str] = []
+        behind = {
+            name: state
+            for name, state in tracking.items()
+            if name not in self.errors and state.position < last
+        }
         with self.store.writer.begin() as conn:
-            for name, projection in self.projections.items():
-                old = tracking[name]
-                if name in self.errors or old.position >= last:
-                    continue
-                # Fence first: if another writer moved this read model on
-                # (another instance, a CLI catch-up, a rebuild swap), stop
-                # before touching rows.
-                moved[name] = advance_tracking(conn, self.store.tables, name, old, last)
+            # Fence first: if another writer moved a read model on (another
+            # instance, a CLI catch-up, a rebuild swap), stop before touching rows.
+            moved.update(advance_all(conn, self.store.tables, behind, last))
+            for name, old in behind.items():
                 events = [e for e in batch if e[1] > old.position]
                 try:
-                    deltas = projection.apply(conn, events)
+                    deltas = self.projections[name].apply(conn, events)
                 except TRANSIENT:
                     raise
                 except Exception as exc:

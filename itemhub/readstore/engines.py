@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import NullPool
 
 WRITER_IDLE_IN_TRANSACTION_MS = 15_000
 # PostgreSQL connections per instance: reads, projection writes (four workers
@@ -21,9 +20,10 @@ def sqlite_engines(url: str) -> tuple[Engine, Engine]:
     # Sized for the thread pool's concurrency: an overflow connection is
     # closed on return, and reopening it reruns the pragmas.
     reader = create_engine(url, connect_args=args, pool_size=20, max_overflow=20)
-    # NullPool: every write transaction opens a fresh connection set up
-    # by the listeners below; cheap on SQLite, and no shared state.
-    writer = create_engine(url, connect_args=args, poolclass=NullPool)
+    # A small pool: the projection worker writes every batch, and opening a
+    # connection per transaction reran the pragmas each time (a tenth of the
+    # worker's time). The listeners below set up each new connection.
+    writer = create_engine(url, connect_args=args, pool_size=2, max_overflow=8)
     for engine in (reader, writer):
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "connect", _sqlite_unicode_lower)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from itemhub.readstore.schema import ReadTables
 
@@ -62,16 +62,40 @@ def advance_tracking(
     new_position: int,
 ) -> TrackingState:
     """Compare-and-set the tracking row in the caller's transaction, or raise Fenced."""
+    return advance_all(conn, tables, {name: old}, new_position)[name]
+
+
+def advance_all(
+    conn: Connection,
+    tables: ReadTables,
+    olds: Mapping[str, TrackingState],
+    new_position: int,
+) -> dict[str, TrackingState]:
+    """Compare-and-set several tracking rows in one statement, or raise Fenced."""
+    if not olds:
+        return {}
     t = tables.tracking
-    moved = conn.execute(
-        update(t)
-        .where(t.c.name == name, t.c.position == old.position, t.c.epoch == old.epoch)
-        .values(position=new_position, error=None, updated_at=_now())
-        .returning(t.c.position)
-    ).first()
-    if moved is None:
-        raise Fenced(f"tracking of {name!r} moved away from {old.position}")
-    return TrackingState(position=new_position, epoch=old.epoch, error=None)
+    unchanged = or_(
+        *(
+            and_(t.c.name == name, t.c.position == old.position, t.c.epoch == old.epoch)
+            for name, old in olds.items()
+        )
+    )
+    moved = set(
+        conn.execute(
+            update(t)
+            .where(unchanged)
+            .values(position=new_position, error=None, updated_at=_now())
+            .returning(t.c.name)
+        ).scalars()
+    )
+    for name, old in olds.items():
+        if name not in moved:
+            raise Fenced(f"tracking of {name!r} moved away from {old.position}")
+    return {
+        name: TrackingState(position=new_position, epoch=old.epoch, error=None)
+        for name, old in olds.items()
+    }
 
 
 def record_failure(store: ReadStore, name: str, error: str) -> None:
