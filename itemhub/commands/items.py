@@ -62,10 +62,14 @@ def create_item(
         require_superuser(actor)
     # The id derives from the command id, so a retry finds the item it made.
     item_id = uuid5(NAMESPACE, f"item:{cmd.command_id}")
+    attempts = 0
 
     def decide() -> m.CommandResult:
-        existing = uow.get(Item, item_id)
-        if existing is not None:  # its id derives from this command's id
+        nonlocal attempts
+        attempts += 1
+        # Only a repeat of this command can have made this id, and its save
+        # fails on it: look for the item only then (one store read fewer).
+        if attempts > 1 and (existing := uow.get(Item, item_id)) is not None:
             return uow.created_before(existing)
         if owner_id != actor.id or actor.id == SYSTEM_ACTOR_ID:
             uow.active_user(owner_id, "owner_id")

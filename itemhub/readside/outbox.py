@@ -11,15 +11,17 @@ worker computed (ranks, owner names, the owner of a deleted item).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import (
     Connection,
+    and_,
     delete,
     func,
     insert,
+    or_,
     select,
     text,
 )
@@ -68,21 +70,25 @@ def create_outbox(conn: Connection) -> None:
 
 
 def record(
-    conn: Connection, projection: str, position: int, deltas: Sequence[Delta]
+    conn: Connection, position: int, deltas: Mapping[str, Sequence[Delta]]
 ) -> None:
-    """In the worker's transaction: store the batch's deltas and announce it."""
-    if deltas:
-        conn.execute(
-            insert(outbox).values(
-                projection=projection,
-                position=position,
-                payload=encode(deltas),
-                created_at=dt.datetime.now(dt.UTC),
-            )
-        )
+    """In the worker's transaction: store a batch's deltas and announce it once."""
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            "projection": projection,
+            "position": position,
+            "payload": encode(found),
+            "created_at": now,
+        }
+        for projection, found in deltas.items()
+        if found
+    ]
+    if rows:
+        conn.execute(insert(outbox), rows)
     conn.execute(
         text("SELECT pg_notify(:channel, :payload)"),
-        {"channel": CHANNEL, "payload": f"{projection}:{position}"},
+        {"channel": CHANNEL, "payload": f"{','.join(deltas)}:{position}"},
     )
 
 
@@ -96,12 +102,12 @@ def prune(conn: Connection, projection: str) -> None:
     )
 
 
-def parse_notice(payload: str) -> tuple[str, int] | None:
-    """``"items:42"`` → ``("items", 42)``; None for anything else."""
-    name, _, position = payload.rpartition(":")
-    if not name or not position.isdigit():
-        return None
-    return name, int(position)
+def parse_notice(payload: str) -> list[tuple[str, int]]:
+    """``"items,users:42"`` → ``[("items", 42), ("users", 42)]``; [] for junk."""
+    names, _, position = payload.rpartition(":")
+    if not names or not position.isdigit():
+        return []
+    return [(name, int(position)) for name in names.split(",") if name]
 
 
 def newest_positions(conn: Connection) -> dict[str, int]:
@@ -117,14 +123,23 @@ def newest_positions(conn: Connection) -> dict[str, int]:
 def rows_after(
     conn: Connection, cursors: dict[str, int]
 ) -> list[tuple[str, int, list[Delta]]]:
-    """Outbox rows after each projection's cursor, in log order."""
-    found: list[tuple[str, int, list[Delta]]] = []
-    for projection, after in cursors.items():
-        rows = conn.execute(
-            select(outbox.c.position, outbox.c.payload)
-            .where(outbox.c.projection == projection, outbox.c.position > after)
-            .order_by(outbox.c.position)
-        ).all()
-        found += [(projection, row.position, decode(row.payload)) for row in rows]
-    found.sort(key=lambda row: row[1])
-    return found
+    """Outbox rows after each projection's cursor, in log order (one query)."""
+    if not cursors:
+        return []
+    after = or_(
+        *(
+            and_(outbox.c.projection == projection, outbox.c.position > cursor)
+            for projection, cursor in cursors.items()
+        )
+    )
+    # Log order; within a position, the order the cursors (the registry) name.
+    rank = {projection: n for n, projection in enumerate(cursors)}
+    rows = sorted(
+        conn.execute(
+            select(outbox.c.projection, outbox.c.position, outbox.c.payload).where(
+                after
+            )
+        ).all(),
+        key=lambda row: (row.position, rank[row.projection]),
+    )
+    return [(row.projection, row.position, decode(row.payload)) for row in rows]

@@ -135,9 +135,7 @@ class OutboxRelay(BackgroundThread):
             announced: list[tuple[str, int]] = []
             # stop_after=1: wake at the first notice (others in its packet come too).
             for notice in conn.notifies(timeout=0.2, stop_after=1):
-                parsed = outbox.parse_notice(notice.payload)
-                if parsed is not None:
-                    announced.append(parsed)
+                announced += outbox.parse_notice(notice.payload)
             if announced:
                 # Push first, then move the positions: a command answered after
                 # its position was reached finds its deltas already on the feed.

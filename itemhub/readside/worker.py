@@ -320,8 +320,7 @@ class ProjectionWorker:
     ) -> dict[str, TrackingState]:
         last = batch[-1][1]
         moved = dict(tracking)
-        published: list[Delta] = []
-        changed: list[str] = []
+        found: dict[str, list[Delta]] = {}
         behind = {
             name: state
             for name, state in tracking.items()
@@ -339,19 +338,17 @@ class ProjectionWorker:
                     raise
                 except Exception as exc:
                     raise _ApplyFailed(name, exc) from exc
-                if deltas:
-                    changed.append(name)
-                    published += deltas
-                if self.use_outbox:
-                    outbox.record(conn, name, last, deltas)
+                found[name] = deltas
             if self.use_outbox:
+                outbox.record(conn, last, found)
                 self._commits += 1
                 if self._commits % PRUNE_EVERY == 0:
                     for name in self.projections:
                         outbox.prune(conn, name)
         with self._cond:
-            for name in changed:
-                self.changed[name] = last
+            for name, deltas in found.items():
+                if deltas:
+                    self.changed[name] = last
             for name, state in moved.items():
                 self.positions[name] = state.position
             self.position = last
@@ -361,7 +358,7 @@ class ProjectionWorker:
                 if name not in self.errors:
                     self.on_commit(name, last)
         if self.feed is not None and not self.use_outbox:
-            self.feed.publish(published)
+            self.feed.publish([d for deltas in found.values() for d in deltas])
         return moved
 
     def _freeze(self, name: str, exc: Exception) -> None:

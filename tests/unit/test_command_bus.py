@@ -192,3 +192,20 @@ def test_results_report_the_log_position_of_their_last_event(board: Board) -> No
 
     assert result.position == before + 1 == board.head()
     assert isinstance(result, CommandResult)
+
+
+def test_a_repeated_create_finds_the_item_it_made_and_stores_nothing(
+    board: Board,
+) -> None:
+    alice = board.register("Alice")
+    create = CreateItem(title="once", column="Todo", command_id=uuid4())
+    first = board.run(create, alice)
+    head = board.head()
+
+    again = board.run(create, alice)
+
+    assert (again.aggregate_id, again.version) == (first.aggregate_id, 1)
+    assert again.replayed and not first.replayed
+    assert board.head() == head
+    events = list(board.app.events.get(first.aggregate_id))
+    assert [type(e).__name__ for e in events] == ["Created"]
