@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from itemhub.commands import Command, CommandResult, Context
-from itemhub.projections import ProjectionStatus
+from itemhub.projections import ItemCard, ProjectionStatus
 from itemhub.queries import ReadModels
 from itemhub.queries.audit import AuditLog
 from itemhub.queries.chain import ChainReport, verify_chain
@@ -64,6 +64,12 @@ class Queries:
     def security(self) -> SecurityLog:
         """Logins, denials, throttling and revocations."""
         return self._hub.security
+
+    @translating
+    def item_after(self, item_id: UUID, result: CommandResult) -> ItemCard | None:
+        """An item as a command left it (or newer), for that command's answer."""
+        card = self._hub.recent.after(item_id, result.position, result.version)
+        return card if card is not None else self._hub.read.item(item_id)
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Get each committed batch of deltas on the loop; returns an unsubscribe."""

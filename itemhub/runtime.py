@@ -28,6 +28,7 @@ from itemhub.projections.users import UsersProjection
 from itemhub.queries import ReadModels
 from itemhub.queries.audit import AuditLog
 from itemhub.queries.idempotency import IdempotencyStore
+from itemhub.queries.recent_cards import RecentCards
 from itemhub.queries.security_log import SecurityLog
 from itemhub.readside import (
     ChangeFeed,
@@ -68,10 +69,12 @@ class Hub:
     running: bool = False
     closed: bool = False
 
+    recent: RecentCards = field(default_factory=RecentCards)
     commands: Commands = field(init=False)
     queries: Queries = field(init=False)
 
     def __post_init__(self) -> None:
+        self.feed.tap(self.recent.take)
         self.commands = Commands(self)
         self.queries = Queries(self)
 

@@ -24,6 +24,7 @@ class ChangeFeed:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribers: list[Subscriber] = []
+        self._taps: list[Subscriber] = []
         self._lock = threading.Lock()
 
     def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
@@ -42,10 +43,21 @@ class ChangeFeed:
 
         return unsubscribe
 
+    def tap(self, tap: Subscriber) -> None:
+        """Also hand every batch to ``tap`` in the publishing thread, at once."""
+        with self._lock:
+            self._taps.append(tap)
+
     def publish(self, deltas: Sequence[Delta]) -> None:
         """Hand a committed batch to the loop (thread-safe; dropped if no loop)."""
+        if not deltas:
+            return
+        # Taps run before the publisher moves the positions read-your-writes
+        # waits on, so a command answered after that finds its batch there.
+        for tap in self._taps:
+            tap(deltas)
         loop = self._loop
-        if not deltas or loop is None or loop.is_closed():
+        if loop is None or loop.is_closed():
             return
         try:
             loop.call_soon_threadsafe(self._dispatch, tuple(deltas))

@@ -345,6 +345,10 @@ class ProjectionWorker:
                 if self._commits % PRUNE_EVERY == 0:
                     for name in self.projections:
                         outbox.prune(conn, name)
+        # Push first, then move the positions (as the relay does): a command
+        # answered once its position is reached finds its deltas on the feed.
+        if self.feed is not None and not self.use_outbox:
+            self.feed.publish([d for deltas in found.values() for d in deltas])
         with self._cond:
             for name, deltas in found.items():
                 if deltas:
@@ -357,8 +361,6 @@ class ProjectionWorker:
             for name in self.projections:
                 if name not in self.errors:
                     self.on_commit(name, last)
-        if self.feed is not None and not self.use_outbox:
-            self.feed.publish([d for deltas in found.values() for d in deltas])
         return moved
 
     def _freeze(self, name: str, exc: Exception) -> None:

@@ -299,3 +299,32 @@ async def test_timestamps_carry_a_utc_offset(
     for stamp in (item["created_at"], item["updated_at"], me["created_at"]):
         parsed = dt.datetime.fromisoformat(stamp)
         assert parsed.utcoffset() == dt.timedelta(0), stamp
+
+
+async def test_a_write_answers_with_the_item_as_it_is_after_that_write(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    first = await client.post(
+        f"{API}/items", json={"title": "first", "column": "Todo"}, headers=alice.auth
+    )
+    assert first.json()["position"] == 0
+    item_id = first.json()["id"]
+    # Another card goes above it: no event of its own, but its index moves.
+    above = await client.post(
+        f"{API}/items",
+        json={"title": "above", "column": "Todo", "position": 0},
+        headers=alice.auth,
+    )
+    assert above.json()["position"] == 0
+    # An edit that changes nothing still answers the index it has now.
+    unchanged = await client.patch(
+        f"{API}/items/{item_id}", json={"title": "first"}, headers=alice.auth
+    )
+    assert unchanged.status_code == 200, unchanged.text
+    assert (unchanged.json()["version"], unchanged.json()["position"]) == (1, 1)
+    edited = await client.patch(
+        f"{API}/items/{item_id}", json={"title": "second"}, headers=alice.auth
+    )
+    fetched = await client.get(f"{API}/items/{item_id}", headers=alice.auth)
+    assert edited.json() == fetched.json()
+    assert (edited.json()["version"], edited.json()["position"]) == (2, 1)

@@ -35,6 +35,7 @@ from itemhub.api.schemas import (
 from itemhub.api.write import VersionedWrite, Write, WriteDep, etag
 from itemhub.commands import (
     ArchiveItem,
+    CommandResult,
     CreateItem,
     DeleteItem,
     EditItem,
@@ -67,17 +68,27 @@ def _known_column(hub: Hub, column: str) -> str:
     )
 
 
-def _visible_card(hub: Hub, user: UserCredentials, item_id: UUID) -> ItemCard:
-    card = hub.queries.read.item(item_id)
+def _visible_card(
+    hub: Hub, user: UserCredentials, item_id: UUID, after: CommandResult | None
+) -> ItemCard:
+    if after is None:
+        card = hub.queries.read.item(item_id)
+    else:
+        card = hub.queries.item_after(item_id, after)
     if card is None or not can_see(user, card.owner_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
     return card
 
 
 def _item_response(
-    hub: Hub, user: UserCredentials, item_id: UUID, status_code: int = 200
+    hub: Hub,
+    user: UserCredentials,
+    item_id: UUID,
+    status_code: int = 200,
+    after: CommandResult | None = None,
 ) -> JSONResponse:
-    card = _visible_card(hub, user, item_id)
+    """The item as JSON with its ETag; ``after`` a command, as it left it."""
+    card = _visible_card(hub, user, item_id, after)
     headers = {"ETag": etag(card.version)}
     if status_code == status.HTTP_201_CREATED:
         headers["Location"] = f"/api/v1/items/{card.id}"
@@ -157,7 +168,11 @@ def create_item(write: WriteDep, body: ItemCreate) -> Response:
     return write.run(
         lambda command_id: CreateItem(**fields, command_id=command_id),
         lambda result: _item_response(
-            write.hub, write.user, result.aggregate_id, status.HTTP_201_CREATED
+            write.hub,
+            write.user,
+            result.aggregate_id,
+            status.HTTP_201_CREATED,
+            after=result,
         ),
         body,
     )
@@ -226,7 +241,7 @@ def restore_item_version(
             expected_version=write.expected_version,
             command_id=command_id,
         ),
-        lambda _: _item_response(write.hub, write.user, item_id),
+        lambda result: _item_response(write.hub, write.user, item_id, after=result),
     )
 
 
@@ -254,7 +269,7 @@ def update_item(write: VersionedWrite, item_id: UUID, body: ItemUpdate) -> Respo
             expected_version=write.expected_version,
             command_id=command_id,
         ),
-        lambda _: _item_response(write.hub, write.user, item_id),
+        lambda result: _item_response(write.hub, write.user, item_id, after=result),
         body,
     )
 
@@ -274,7 +289,7 @@ def move_item(write: VersionedWrite, item_id: UUID, body: ItemMove) -> Response:
             expected_version=write.expected_version,
             command_id=command_id,
         ),
-        lambda _: _item_response(write.hub, write.user, item_id),
+        lambda result: _item_response(write.hub, write.user, item_id, after=result),
         body,
     )
 
@@ -325,5 +340,5 @@ def _change_state(
             expected_version=write.expected_version,
             command_id=command_id,
         ),
-        lambda _: _item_response(write.hub, write.user, item_id),
+        lambda result: _item_response(write.hub, write.user, item_id, after=result),
     )
