@@ -345,14 +345,17 @@ class ProjectionWorker:
                 if self._commits % PRUNE_EVERY == 0:
                     for name in self.projections:
                         outbox.prune(conn, name)
-        # Push first, then move the positions (as the relay does): a command
-        # answered once its position is reached finds its deltas on the feed.
-        if self.feed is not None and not self.use_outbox:
-            self.feed.publish([d for deltas in found.values() for d in deltas])
+        # The changed marks first: a tab re-checks its session on the push,
+        # keyed on them (runtime.users_stamp), so they must already have moved.
         with self._cond:
             for name, deltas in found.items():
                 if deltas:
                     self.changed[name] = last
+        # Push, then move the positions (as the relay does): a command answered
+        # once its position is reached finds its deltas on the feed.
+        if self.feed is not None and not self.use_outbox:
+            self.feed.publish([d for deltas in found.values() for d in deltas])
+        with self._cond:
             for name, state in moved.items():
                 self.positions[name] = state.position
             self.position = last
