@@ -39,6 +39,7 @@ bench: install
 	$(PY) -m bench.api_load
 	$(PY) -m bench.fanout
 	$(PY) -m bench.versus_crud
+	$(PY) -m bench.read_models
 	$(PY) -m bench.cluster
 
 clean:

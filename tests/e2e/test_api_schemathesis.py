@@ -378,7 +378,7 @@ def test_peers_cannot_reach_each_others_items(
 
 
 def leaky_visible_card(
-    hub: Hub, _user: UserCredentials, item_id: uuid.UUID
+    hub: Hub, _user: UserCredentials, item_id: uuid.UUID, _after: object
 ) -> ItemCard:
     """Reading one item without the owner check: a planted defect."""
     card = hub.read.item(item_id)
