@@ -7,7 +7,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from typing import cast
 from uuid import UUID
 
@@ -19,6 +18,7 @@ from itemhub.projections.base import Projection
 from itemhub.projections.deltas import Delta
 from itemhub.readside import outbox
 from itemhub.readside.feed import ChangeFeed
+from itemhub.readside.log_reader import END, Failure, read_into
 from itemhub.readstore.outages import DATABASE_UNAVAILABLE
 from itemhub.readstore.store import ReadStore
 from itemhub.readstore.tracking import (
@@ -56,14 +56,6 @@ class _ApplyFailed(Exception):
         super().__init__(name)
         self.name = name
         self.error = error
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    error: BaseException
-
-
-_END = object()
 
 
 class ProjectionWorker:
@@ -242,8 +234,8 @@ class ProjectionWorker:
             subscription.stop()
         with subscription:
             reader = threading.Thread(
-                target=self._read,
-                args=(subscription, events),
+                target=read_into,
+                args=(subscription, events, self._stopping),
                 name=f"itemhub-reader-{self.name}",
                 daemon=True,
             )
@@ -261,26 +253,6 @@ class ProjectionWorker:
                 reader.join()
                 self._subscription = None
 
-    def _read(
-        self, subscription: ApplicationSubscription[UUID], events: queue.Queue[object]
-    ) -> None:
-        item: object = _END
-        try:
-            for event, tracking in subscription:
-                self._put(events, (event, tracking.notification_id))
-        except BaseException as exc:
-            item = _Failure(exc)
-        self._put(events, item)
-
-    def _put(self, events: queue.Queue[object], item: object) -> None:
-        while True:
-            try:
-                events.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                if self._stopping.is_set() and item is not _END:
-                    return
-
     def _write(
         self, events: queue.Queue[object], tracking: dict[str, TrackingState]
     ) -> None:
@@ -290,7 +262,7 @@ class ProjectionWorker:
             end: object | None = None
             item = first
             while True:
-                if item is _END or isinstance(item, _Failure):
+                if item is END or isinstance(item, Failure):
                     end = item
                     break
                 batch.append(cast(EventAt, item))
@@ -308,9 +280,9 @@ class ProjectionWorker:
                     # in-memory state: freeze that read model, reload the rest.
                     self._freeze(failed.name, failed.error)
                     raise _Frozen(failed.name) from failed
-            if isinstance(end, _Failure):
+            if isinstance(end, Failure):
                 raise end.error
-            if end is _END:
+            if end is END:
                 if self._stopping.is_set():
                     return
                 raise OperationalError("subscription ended unexpectedly")
