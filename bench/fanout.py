@@ -17,7 +17,7 @@ by N, then R rounds each move one card to another column through
 "changed by" as for a colleague's change; the browser ends the flash itself)
 and time, per client, from just before the HTTP request until the message that
 puts the card into the target column reaches that client (the card operations
-of ``itemhub.ui.components.board_column.send_operations``; after a page reload, the
+of ``itemhub.ui.broadcast``, one Socket.IO emit per audience; after a page reload, the
 column element that shows it there). It also records the server's
 CPU, its full-GC pauses (a ``gc.callbacks`` timer), the worst event-loop stall
 on either side, and any lost connections, reloads and error pages. A full run

@@ -390,7 +390,7 @@ def markdown(run: Run) -> str:
         "",
         "- **p50 / p99 ms**: over every (client, round) pair, from just before the "
         "HTTP request to the moment the message that puts the card into the target "
-        "column (the card operations of `send_operations`; after a reload, the "
+        "column (the card operations of `itemhub.ui.broadcast`; after a reload, the "
         "column element showing it there) was handed to that client's handler.",
         "- **first p50**: per round, the fastest client.",
         "- **last p50 / p99 / max**: per round, the slowest client, i.e. the time "

@@ -11,7 +11,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -312,9 +312,9 @@ class Tab:
             self.next_message_id = message_id + 1
         if event == "update" and isinstance(msg, dict):
             self._on_update(msg, now)
+        elif event == BOARD_EVENT and isinstance(msg, dict):
+            self._on_operations(msg, now)
         elif event == "run_javascript" and isinstance(msg, dict):
-            if OPS_QUEUE in str(msg.get("code")):
-                self._on_operations(str(msg["code"]), now)
             if msg.get("request_id"):  # we cannot evaluate it; answer like a no-op
                 await self.sio.emit(
                     "javascript_response",
@@ -360,9 +360,10 @@ class Tab:
             ):
                 self._arrived(now)
 
-    def _on_operations(self, code: str, now: float) -> None:
-        """Card operations for the board's columns (board_column.py send_operations)."""
-        for element_id, ops in parse_operations(code):
+    def _on_operations(self, message: dict[str, Any], now: float) -> None:
+        """A board message: card operations by column (itemhub.ui.broadcast)."""
+        for name, ops in message.get("columns", {}).items():
+            element_id = self.by_test_id.get(column_test_id(name), "")
             shown = self.column_cards.setdefault(element_id, set())
             for op in ops:
                 if op.get("op") == "put":
@@ -520,13 +521,4 @@ def column_test_id(column: str) -> str:
     return "column-" + "".join(c if c.isalnum() else "-" for c in column.lower())
 
 
-OPS_QUEUE = "__itemhub_ops"  # itemhub.ui.components.board_column.OPS_QUEUE
-OPS_PUSH = re.compile(r"\.push\(\[(\d+),")
-
-
-def parse_operations(code: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """(column element id, operations) of each push in a ``send_operations`` code."""
-    decoder = json.JSONDecoder()
-    for found in OPS_PUSH.finditer(code):
-        ops, _ = decoder.raw_decode(code, found.end())
-        yield found.group(1), ops
+BOARD_EVENT = "itemhub_board"  # itemhub.ui.components.board_column.BOARD_EVENT

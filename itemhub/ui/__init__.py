@@ -22,7 +22,7 @@ def register(hub: Hub) -> LiveFeed:
         users,
     )
 
-    live = LiveFeed(hub.queries)
+    live = LiveFeed(hub.queries, hub.settings.board_columns)
     login.register(hub)
     board.register(hub, live)
     users.register(hub, live)

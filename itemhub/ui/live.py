@@ -11,6 +11,7 @@ from itemhub.projections import (
     Delta,
     ItemRemoved,
 )
+from itemhub.ui.broadcast import BoardBroadcast
 from itemhub.ui.components.cards import CardFaces
 from itemhub.ui.presence import Presence
 
@@ -19,16 +20,18 @@ class LiveFeed:
     """One ``Event`` per process; a page subscribing inside its function is
     unsubscribed automatically when its client goes away."""
 
-    def __init__(self, queries: Queries) -> None:
+    def __init__(self, queries: Queries, columns: Sequence[str]) -> None:
         self.changed: Event[Sequence[Delta]] = Event()
         self.presence = Presence()
         self.faces = CardFaces()
+        self.boards = BoardBroadcast(queries, columns, self.faces)
         self._unsubscribe = queries.subscribe(self._forward)
 
     def _forward(self, deltas: Sequence[Delta]) -> None:
         for delta in deltas:
             if isinstance(delta, ItemRemoved):
                 self.faces.forget(delta.item_id)
+        self.boards.on_deltas(deltas)
         self.changed.emit(deltas)
 
     def close(self) -> None:

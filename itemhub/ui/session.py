@@ -315,7 +315,7 @@ class SessionGuard:
             self._deadline = session_deadline(session, self.hub.settings)
         return holds
 
-    def _unchanged(self) -> bool:
+    def unchanged(self) -> bool:
         """Nothing the last check looked at has moved (no database, no awaiting)."""
         stamp = users_stamp(self.hub)
         return (
@@ -343,7 +343,7 @@ class SessionGuard:
             if self._held is not None:
                 self._held.append(partial(handler, payload))
                 return None
-            if self._unchanged():
+            if self.unchanged():
                 handler(payload)
                 return None
             # A user or the session changed since the last check: NiceGUI

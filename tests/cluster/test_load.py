@@ -67,9 +67,9 @@ class CountingTab(Tab):
             self.board_updates += 1
         super()._on_update(msg, now)
 
-    def _on_operations(self, code: str, now: float) -> None:
+    def _on_operations(self, message: dict[str, Any], now: float) -> None:
         self.board_updates += 1
-        super()._on_operations(code, now)
+        super()._on_operations(message, now)
 
 
 @dataclass

@@ -49,6 +49,9 @@ async def _open_with_held_load(
         return board if board is not None else original(self, *args, **kwargs)
 
     monkeypatch.setattr(ReadModels, "board", held_board)
+    if user.client is not None:
+        # Its board would be shared with the new tab, which would not load it.
+        user.client.delete()
     earlier = set(background_tasks.running_tasks)
     client = await user.open("/")  # served once connected; the load goes on
     assert await asyncio.to_thread(held.wait, BLOCK_LIMIT)

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import httpx
 import pytest
-from nicegui import ui
+from nicegui import core, json, ui
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
@@ -25,7 +25,7 @@ from itemhub.commands import (
     RevokeSuperuser,
 )
 from itemhub.runtime import Hub
-from itemhub.ui.components.board_column import OPS_QUEUE
+from itemhub.ui.components.board_column import BOARD_EVENT
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
 from tests.e2e.ui_helpers import (
     RETRIES,
@@ -61,20 +61,22 @@ def titles(user: User, column: str) -> list[str]:
     return [c.card.title for c in column_cards(user, column)]
 
 
-def _sent_operations(user: User) -> list[str]:
-    """Record the card operations sent to the user's page from now on."""
+def _sent_operations(user: User, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the board messages Socket.IO sends the user's page from now on."""
     assert user.client is not None
-    outbox = user.client.outbox
+    client_id = user.client.id
     sent: list[str] = []
-    original = outbox.enqueue_message
+    original = core.sio.emit
 
-    def record(message_type: str, data: Any, target_id: str) -> None:
-        code = data.get("code", "") if isinstance(data, dict) else ""
-        if message_type == "run_javascript" and OPS_QUEUE in code:
-            sent.append(code)
-        original(message_type, data, target_id)
+    async def record(event: str, data: Any = None, **kwargs: Any) -> None:
+        rooms = kwargs.get("room")
+        if event == BOARD_EVENT and client_id in (
+            rooms if isinstance(rooms, list) else [rooms]
+        ):
+            sent.append(json.dumps(data))
+        await original(event, data, **kwargs)
 
-    outbox.enqueue_message = record  # type: ignore[method-assign]
+    monkeypatch.setattr(core.sio, "emit", record)
     return sent
 
 
@@ -264,7 +266,7 @@ async def test_a_revoked_board_stops_showing_who_is_viewing(
 
 
 async def test_a_stale_move_snaps_back_and_says_who_moved_first(
-    app_env: Path, user: User
+    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     del app_env
     hub = running_hub()
@@ -286,15 +288,15 @@ async def test_a_stale_move_snaps_back_and_says_who_moved_first(
     finally:
         hub.feed.bind(loop)
     head = hub.head()
-    sent = _sent_operations(user)
+    sent = _sent_operations(user, monkeypatch)
     drag(user, item.aggregate_id, "Done", 0)
     await user.should_see("Bob moved or changed it first", retries=RETRIES)
     assert titles(user, "Todo") == ["contested"]
     assert titles(user, "Done") == []
     assert hub.head() == head
-    # The browser had moved the card already: both columns are reset to the
-    # server's lists, so it snaps back there too.
-    assert any(code.count('"op":"reset"') == 2 for code in sent)
+    # The browser had moved the card already: it gets the server's whole
+    # board, so it snaps back there too.
+    assert any('"sync":true' in code and '"op":"reset"' in code for code in sent)
 
 
 async def test_a_drag_within_a_column_reorders_it_for_everyone(
@@ -361,7 +363,7 @@ async def test_open_boards_follow_a_renumbered_column_and_a_renamed_owner(
 
 
 async def test_cards_are_data_and_changes_go_out_as_card_operations(
-    app_env: Path, user: User
+    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     del app_env
     hub = running_hub()
@@ -371,7 +373,7 @@ async def test_cards_are_data_and_changes_go_out_as_card_operations(
     await user.should_see("first", retries=RETRIES)
     assert user.client is not None
     before = len(user.client.elements)
-    sent = _sent_operations(user)
+    sent = _sent_operations(user, monkeypatch)
     for n in range(5):
         await _handle(hub, CreateItem(title=f"more {n}", column="Doing"), admin)
     await _eventually(lambda: len(column_cards(user, "Doing")) == 5)

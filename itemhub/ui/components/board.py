@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -15,45 +13,20 @@ from itemhub.commands import (
     CreateItem,
     MoveItem,
     StoreUnavailable,
-    can_see,
 )
-from itemhub.projections import (
-    Delta,
-    ItemCard,
-    ItemChanged,
-    ItemRemoved,
-    UserCredentials,
-)
+from itemhub.projections import ItemCard, UserCredentials
 from itemhub.runtime import Hub
 from itemhub.ui.actions import send
+from itemhub.ui.broadcast import BoardBroadcast, BoardTab, SharedBoard
 from itemhub.ui.components.board_column import (
     MOVE_CARD,
     OPEN_CARD,
+    SYNC,
     BoardColumn,
-    send_operations,
+    ColumnCards,
 )
-from itemhub.ui.components.cards import CardFaces, slug
+from itemhub.ui.components.cards import slug
 from itemhub.ui.session import in_thread
-
-REMOVED = sys.maxsize  # the "version" of a deleted item
-
-
-@dataclass(frozen=True, slots=True)
-class BoardFilter:
-    """What this tab shows."""
-
-    text: str = ""
-    owner_id: UUID | None = None
-    archived: bool = False
-
-    def shows(self, card: ItemCard) -> bool:
-        """Whether a card passes the filter."""
-        if card.archived != self.archived:
-            return False
-        if self.owner_id is not None and card.owner_id != self.owner_id:
-            return False
-        needle = self.text.strip().casefold()
-        return not needle or needle in f"{card.title}\n{card.description}".casefold()
 
 
 class ColumnView:
@@ -61,70 +34,76 @@ class ColumnView:
 
     def __init__(
         self,
-        name: str,
+        cards: ColumnCards,
         *,
+        viewer: str,
+        seq: int,
         on_add: Callable[[ColumnView], Awaitable[None]],
         on_move: Callable[[GenericEventArguments], Awaitable[None]],
         on_open: Callable[[GenericEventArguments], Awaitable[None]],
+        on_sync: Callable[[GenericEventArguments], None],
         sortable: bool,
-        show_owner: bool,
     ) -> None:
-        self.name = name
-        with BoardColumn(name, sortable=sortable, show_owner=show_owner) as column:
+        self.name = cards.name
+        with BoardColumn(cards, viewer=viewer, seq=seq, sortable=sortable) as column:
             self.column = column
             self.quick_add = (
                 ui.input(placeholder="Add an item…")
-                .props(f'dense clearable data-testid="add-{slug(name)}"')
+                .props(f'dense clearable data-testid="add-{slug(cards.name)}"')
                 .classes("w-full")
-                .mark(f"add-{name}")
+                .mark(f"add-{cards.name}")
             )
             self.quick_add.on("keydown.enter", lambda: on_add(self))
             self.quick_add.set_visibility(sortable)
         column.on(OPEN_CARD, on_open)
         column.on(MOVE_CARD, on_move)
+        column.on(SYNC, on_sync)
 
 
 class BoardView:
-    """The board of one tab; applies deltas card by card (never a full rebuild)."""
+    """The board of one tab: its columns show a shared board's cards."""
 
     def __init__(
         self,
         hub: Hub,
         user: UserCredentials,
-        board_filter: BoardFilter,
+        board: SharedBoard,
+        tab: BoardTab,
+        broadcast: BoardBroadcast,
         *,
-        faces: CardFaces,
         on_open: Callable[[ItemCard], Awaitable[None]],
     ) -> None:
         self.hub = hub
         self.user = user
-        self.filter = board_filter
-        self.faces = faces
+        self.board = board
+        self.tab = tab
+        self.broadcast = broadcast
         self.on_open = on_open
-        self.shown: dict[UUID, str] = {}  # item -> the column showing it
-        # Until the board has loaded: the newest version of each item that a
-        # delta brought (REMOVED: deleted), so the load cannot bring back an
-        # older state, visible or not. None once loaded.
-        self._seen: dict[UUID, int] | None = {}
-        self._sent_while_loading = False
         self.columns: dict[str, ColumnView] = {}
         with ui.row().classes("w-full gap-3 no-wrap overflow-x-auto items-start pb-4"):
-            for name in hub.settings.board_columns:
+            for name, cards in board.columns.items():
                 self.columns[name] = ColumnView(
-                    name,
+                    cards,
+                    viewer=str(user.id),
+                    seq=board.seq,
                     on_add=self.quick_add,
                     on_move=self.on_drop,
                     on_open=self._open,
-                    sortable=not board_filter.archived,
-                    show_owner=user.is_superuser,
+                    on_sync=self._sync,
+                    sortable=not board.key.filter.archived,
                 )
+        tab.columns.extend(c.column for c in self.columns.values())
 
     def card(self, item_id: UUID) -> ItemCard | None:
         """The state of an item this tab shows."""
-        name = self.shown.get(item_id)
-        if name is None:
-            return None
-        return self.columns[name].column.faces[str(item_id)].card
+        view = self._showing(item_id)
+        return None if view is None else view.column.faces[str(item_id)].card
+
+    def _showing(self, item_id: UUID) -> ColumnView | None:
+        for view in self.columns.values():
+            if view.column.holds(str(item_id)):
+                return view
+        return None
 
     async def _open(self, e: GenericEventArguments) -> None:
         try:
@@ -135,84 +114,10 @@ class BoardView:
         if card is not None:
             await self.on_open(card)
 
-    # --- loading and live updates ---------------------------------------------
-
-    def fill(self, board: dict[str, list[ItemCard]]) -> None:
-        """Show the loaded cards (deltas that raced the load may be here already)."""
-        seen = self._seen or {}
-        ops: dict[BoardColumn, list[dict[str, Any]]] = {}
-        for cards in board.values():
-            for card in cards:
-                # Unless a delta during the load had this or a newer state.
-                if seen.get(card.id, 0) < card.version:
-                    self._changed(card, ops, flash=False)
-        self._seen = None
-        if self._sent_while_loading:
-            # After the operations already on their way, in the same channel:
-            # a full update of the elements would be sent before them.
-            send_operations({c: [c.reset()] for c in ops})
-        else:
-            for column in ops:
-                column.update()
-
-    def apply(self, deltas: Sequence[Delta]) -> None:
-        """Apply deltas; ignore any older than what this tab shows."""
-        ops: dict[BoardColumn, list[dict[str, Any]]] = {}
-        for delta in deltas:
-            if isinstance(delta, ItemRemoved):
-                if self._seen is not None:
-                    self._seen[delta.item_id] = REMOVED
-                name = self.shown.pop(delta.item_id, None)
-                if name is not None:
-                    column = self.columns[name].column
-                    ops.setdefault(column, []).append(column.take(str(delta.item_id)))
-            elif isinstance(delta, ItemChanged):
-                card = delta.item
-                if self._seen is not None:
-                    self._seen[card.id] = max(self._seen.get(card.id, 0), card.version)
-                self._changed(card, ops)
-        if ops and self._seen is not None:
-            self._sent_while_loading = True
-        send_operations(ops)
-
-    def _visible(self, card: ItemCard) -> bool:
-        if card.column not in self.columns or not self.filter.shows(card):
-            return False
-        return can_see(self.user, card.owner_id)
-
-    def _changed(
-        self,
-        card: ItemCard,
-        ops: dict[BoardColumn, list[dict[str, Any]]],
-        *,
-        flash: bool = True,
-    ) -> None:
-        name = self.shown.get(card.id)
-        item = str(card.id)
-        restated = False
-        if name is not None:
-            known = self.columns[name].column.faces[item].card
-            if card.version < known.version:
-                return
-            if card.version == known.version:
-                # The projection restates an item whose rank (a renumbered
-                # column) or owner name changed without an event of its own.
-                if _shown_alike(card, known):
-                    return
-                restated = True
-            if not self._visible(card) or card.column != name:
-                column = self.columns[name].column
-                ops.setdefault(column, []).append(column.take(item))
-                del self.shown[card.id]
-        if not self._visible(card):
-            return
-        foreign = flash and not restated and card.changed_by_id != self.user.id
-        column = self.columns[card.column].column
-        face = self.faces.face(card)
-        ops.setdefault(column, []).append(
-            column.place(face, card.changed_by_name if foreign else None)
-        )
-        self.shown[card.id] = card.column
+    def _sync(self, e: GenericEventArguments) -> None:
+        """The browser asks for the board: it has just mounted, or missed a message."""
+        known = e.args.get("seq") if isinstance(e.args, dict) else None
+        self.broadcast.sync(self.board, self.tab, known if type(known) is int else None)
 
     # --- commands from this tab -----------------------------------------------
 
@@ -248,14 +153,10 @@ class BoardView:
             return
 
         def snap_back() -> None:
-            # The browser moved the card already: show it the server's lists of
-            # the columns involved, wherever this tab now has the card.
-            involved = {source, target}
-            if (now := self.shown.get(item_id)) is not None:
-                involved.add(self.columns[now])
-            send_operations({c.column: [c.column.reset()] for c in involved})
+            # The browser moved the card already: show it the server's board.
+            self.broadcast.sync(self.board, self.tab)
 
-        if item_id not in self.shown:
+        if self._showing(item_id) is None:
             snap_back()
             ui.notify("Not moved: the item is no longer on your board", type="warning")
             return
@@ -312,15 +213,6 @@ class BoardView:
         if after in order:
             return order.index(after)
         return 0 if index == 0 else len(order)  # both gone meanwhile
-
-
-def _shown_alike(card: ItemCard, known: ItemCard) -> bool:
-    """Whether two states of an item show and sort the same on a board."""
-    return (card.column, card.rank, card.owner_name) == (
-        known.column,
-        known.rank,
-        known.owner_name,
-    )
 
 
 def _neighbour(args: dict[str, Any], key: str) -> UUID | None:

@@ -2,16 +2,23 @@
 // (the quick-add field) and its cards. Cards are data, not elements; every
 // field is interpolated with {{ }}, which Vue escapes (no HTML from item text).
 //
-// The server sends each change as operations (board_column.py send_operations):
-//   {op: "put", card, flash}  show a card, or a newer state of it, at its rank
-//   {op: "drop", item, version}  remove a card shown at that version or older
-//   {op: "reset", cards}  show exactly these cards (after a refused drag)
-// They are version-checked, so applying one again, or after a full update of
-// the element that already includes it, changes nothing.
+// The server sends each change of the board once to every tab that shows it
+// (itemhub/ui/broadcast.py), as the Socket.IO event EVENT:
+//   {seq, columns: {name: ops}}        the board's change number seq
+//   {seq, sync: true, columns: {...}}  the whole board at seq (or, with no
+//                                      columns, "you are at seq already")
+// with these operations per column:
+//   {op: "put", card, flash, by}  show a card, or a newer state of it, at its rank
+//   {op: "drop", item, version}   remove a card shown at that version or older
+//   {op: "reset", cards}          show exactly these cards
+// Changes are applied in seq order. A gap (a message lost while the socket was
+// away, or before this module loaded) asks the server for the whole board.
+// Operations are version-checked, so applying one again changes nothing.
 import { ref } from "vue";
 
 const FLASH_MS = 2500; // keep equal to FLASH_SECONDS in board_column.py
-const QUEUE = "__itemhub_ops"; // operations waiting for their column to mount
+const EVENT = "itemhub_board"; // keep equal to BOARD_EVENT in board_column.py
+const SYNC_RETRY_MS = 3000;
 
 // One clock for every card of the page, so ages stay current without a timer
 // per card or any message from the server.
@@ -22,24 +29,70 @@ setInterval(() => (now.value = Date.now()), 30000);
 // there; this lets it finish (not restart) its flash.
 const flashes = new Map();
 
-// Element id -> mounted column, for queued operations and cross-column drags.
+// Column name -> mounted column (a page shows one board).
 const columns = new Map();
 
-// While a card is dragged, operations wait: SortableJS has moved its node, and
+// The board's messages: seq is the last change applied (null until the first
+// column mounts with the server's seq); inbox holds messages not applied yet;
+// waiting holds operations for a column that has not mounted yet.
+const board = { seq: null, inbox: [], waiting: new Map(), syncing: null };
+
+// While a card is dragged, messages wait: SortableJS has moved its node, and
 // neither list may change under it (the drop is resolved by the card's id).
 let dragging = false;
 
+function listen() {
+  if (!window.socket) return setTimeout(listen, 50);
+  window.socket.on(EVENT, (message) => {
+    board.inbox.push(message);
+    drain();
+  });
+  // After a reconnection the server sends the whole board (messages may have
+  // been lost meanwhile); nothing to ask for here.
+}
+listen();
+
+function ask_for_board() {
+  if (board.syncing) return;
+  const column = columns.values().next().value;
+  if (!column) return;
+  board.syncing = setTimeout(() => {
+    board.syncing = null;
+    ask_for_board(); // no answer (e.g. sent while reconnecting): again
+  }, SYNC_RETRY_MS);
+  column.$emit("sync", { seq: board.seq });
+}
+
+function deliver(message) {
+  for (const [name, ops] of Object.entries(message.columns)) {
+    const column = columns.get(name);
+    if (column) column.apply(ops);
+    else board.waiting.set(name, [...(board.waiting.get(name) || []), ...ops]);
+  }
+}
+
 function drain() {
   if (dragging) return;
-  const queue = window[QUEUE] || [];
-  window[QUEUE] = queue.filter(([id, ops]) => {
-    const column = columns.get(id);
-    if (!column) return true; // not mounted yet: keep it
-    column.apply(ops);
-    return false;
-  });
+  const syncs = board.inbox.filter((m) => m.sync);
+  board.inbox = board.inbox.filter((m) => !m.sync);
+  for (const sync of syncs) {
+    clearTimeout(board.syncing);
+    board.syncing = null;
+    if (board.seq !== null && sync.seq < board.seq) continue; // older than shown
+    deliver(sync);
+    board.seq = sync.seq;
+  }
+  if (board.seq === null) return; // the board comes as a sync
+  board.inbox.sort((a, b) => a.seq - b.seq);
+  while (board.inbox.length) {
+    const message = board.inbox[0];
+    if (message.seq > board.seq + 1) return ask_for_board(); // a gap: keep the rest
+    board.inbox.shift();
+    if (message.seq <= board.seq) continue; // included already
+    deliver(message);
+    board.seq = message.seq;
+  }
 }
-window.__itemhub_drain = drain;
 
 function age(created, at) {
   const seconds = Math.max(0, Math.floor((at - Date.parse(created)) / 1000));
@@ -85,13 +138,14 @@ export default {
     </q-card>
   `,
   props: {
-    eid: Number,
     column: String,
     slug: String,
     cards: Array,
     sortable: Boolean,
+    viewer: String,
+    seq: Number,
   },
-  emits: ["open_card", "move_card"],
+  emits: ["open_card", "move_card", "sync"],
   data() {
     return { list: [...(this.cards || [])], flashing: {} };
   },
@@ -102,8 +156,19 @@ export default {
     },
   },
   async mounted() {
-    columns.set(this.eid, this);
+    columns.set(this.column, this);
     this.$refs.list.__itemhub_column = this;
+    const waiting = board.waiting.get(this.column);
+    board.waiting.delete(this.column);
+    if (waiting) this.apply(waiting);
+    if (board.seq === null && this.seq) {
+      // The cards came with the page at this seq; the server answers with
+      // what changed since, if anything.
+      board.seq = this.seq;
+      ask_for_board();
+    } else if (board.seq === null) {
+      ask_for_board(); // the board was still loading: it comes as a sync
+    }
     drain();
     if (!this.sortable) return;
     const { Sortable } = await import("nicegui-sortable");
@@ -127,7 +192,7 @@ export default {
     });
   },
   unmounted() {
-    if (columns.get(this.eid) === this) columns.delete(this.eid);
+    if (columns.get(this.column) === this) columns.delete(this.column);
     this.sorter?.destroy();
     for (const timer of Object.values(this.timers || {})) clearTimeout(timer);
   },
@@ -155,7 +220,7 @@ export default {
           let to = this.list.findIndex((c) => c.rank > card.rank);
           if (to < 0) to = this.list.length;
           this.list.splice(to, 0, card);
-          if (op.flash) this.flash(card.item, op.flash, card.version);
+          if (op.flash && op.by !== this.viewer) this.flash(card.item, op.flash, card.version);
         }
       }
     },

@@ -1,34 +1,38 @@
-"""A board column as one NiceGUI element whose cards are data, not elements.
+"""A board column: the cards one audience sees, and its element in each tab.
 
-The server keeps what each tab shows, and sends each change to each tab as one
-small message of card operations that ``board_column.js`` applies. A card is
-shared data, so an open tab costs little memory (bench.fanout), and a change
-costs each tab a few hundred bytes, not the re-serialisation of whole columns.
+A column's cards are data shared by every tab that shows the same board
+(``ColumnCards``); each tab has one element (``BoardColumn``) that points at
+them. A change is applied once per shared board and sent to all its tabs as
+one Socket.IO message (``itemhub.ui.broadcast``), which ``board_column.js``
+applies in each browser.
 """
 
 from __future__ import annotations
 
 import bisect
 import time
+from dataclasses import dataclass
 from typing import Any
 
 # Imported for its side effect: it registers the "nicegui-sortable" module
 # (SortableJS) that board_column.js loads for drag and drop.
 import nicegui.elements.sortable  # noqa: F401
-from nicegui import json, ui
+from nicegui import ui
 
 from itemhub.ui.components.cards import CardFace, CardJson, age, slug
 
 FLASH_SECONDS = 2.5  # keep equal to FLASH_MS in board_column.js
 OPEN_CARD = "open_card"  # the event board_column.js emits on a click
 MOVE_CARD = "move_card"  # ... and at the end of a drag
-OPS_QUEUE = "__itemhub_ops"  # keep equal to QUEUE in board_column.js
-OPS_DRAIN = "__itemhub_drain"  # ... and to the window function it sets
+SYNC = "sync"  # ... and when its board needs the server's whole state
+BOARD_EVENT = "itemhub_board"  # keep equal to EVENT in board_column.js
 
 
-def put(card: CardJson, flashed_by: str | None = None) -> dict[str, Any]:
+def put(card: CardJson, flash: Flash | None = None) -> dict[str, Any]:
     """The operation that shows a card (at its rank) or a newer state of it."""
-    return {"op": "put", "card": card, "flash": flashed_by}
+    if flash is None:
+        return {"op": "put", "card": card, "flash": None}
+    return {"op": "put", "card": card, "flash": flash.name, "by": flash.user_id}
 
 
 def drop(item: str, version: int) -> dict[str, Any]:
@@ -36,110 +40,131 @@ def drop(item: str, version: int) -> dict[str, Any]:
     return {"op": "drop", "item": item, "version": version}
 
 
-class BoardColumn(ui.element, component="board_column.js"):
-    """A board column: name, card count, a slot (quick-add) and its cards.
+@dataclass(frozen=True, slots=True)
+class Flash:
+    """Who changed a card, shown on it for a moment (not to that user)."""
 
-    ``props["cards"]`` is what the tab shows, in rank order; it is changed in
-    place (the page's first render and a reload read it) and each change is
-    sent as operations that the browser applies to its own copy.
-    """
+    name: str
+    user_id: str
+    until: float
 
-    def __init__(self, name: str, *, sortable: bool, show_owner: bool) -> None:
-        super().__init__()
+
+class ColumnCards:
+    """The cards of one column as one audience sees them, in rank order."""
+
+    def __init__(self, name: str, *, show_owner: bool) -> None:
         self.name = name
         self.show_owner = show_owner
+        self.cards: list[CardJson] = []
         self.faces: dict[str, CardFace] = {}  # by item id text
-        self._flashes: dict[str, tuple[str, float]] = {}  # item -> who, until
-        self._cards: list[CardJson] = []
-        self._props.update(
-            {
-                "eid": self.id,
-                "column": name,
-                "slug": slug(name),
-                "sortable": sortable,
-                "data-testid": f"column-{slug(name)}",
-            }
-        )
-        # Not through the observable props: an observed list would copy and
-        # wrap every card, and announce each change as a full update.
-        dict.__setitem__(self._props, "cards", self._cards)
-        self.mark(f"col-{name}")
+        self.flashes: dict[str, Flash] = {}
 
-    def cards(self) -> list[CardFace]:
-        """The cards this tab shows, in display order."""
-        return [self.faces[c.item] for c in self._cards]
-
-    def holds(self, item: str) -> bool:
-        """Whether the column shows this item."""
-        return item in self.faces
-
-    def place(self, face: CardFace, flashed_by: str | None) -> dict[str, Any]:
-        """Show (a newer state of) a card; returns the operation for the browser."""
+    def place(self, face: CardFace, flash: Flash | None) -> dict[str, Any]:
+        """Show (a newer state of) a card; returns the operation for browsers."""
         card = face.json(show_owner=self.show_owner)
         self._remove(card.item)
-        at = bisect.bisect_left(self._cards, card.rank, key=_rank)
-        self._cards.insert(at, card)
+        at = bisect.bisect_left(self.cards, card.rank, key=_rank)
+        self.cards.insert(at, card)
         self.faces[card.item] = face
-        if flashed_by is not None:
-            self._flashes[card.item] = (flashed_by, time.monotonic() + FLASH_SECONDS)
-        return put(card, flashed_by)
+        if flash is not None:
+            self.flashes[card.item] = flash
+        return put(card, flash)
 
     def take(self, item: str) -> dict[str, Any]:
-        """Stop showing a card; returns the operation for the browser."""
+        """Stop showing a card; returns the operation for browsers."""
         face = self.faces.get(item)
         version = face.card.version if face is not None else 0
         self._remove(item)
         return drop(item, version)
 
     def reset(self) -> dict[str, Any]:
-        """The operation that makes the browser show exactly the server's list."""
-        return {"op": "reset", "cards": list(self._cards)}
+        """The operation that makes a browser show exactly these cards."""
+        return {"op": "reset", "cards": list(self.cards)}
+
+    def copy(self) -> ColumnCards:
+        """A snapshot that later changes leave alone."""
+        copied = ColumnCards(self.name, show_owner=self.show_owner)
+        copied.cards = list(self.cards)
+        copied.faces = dict(self.faces)
+        copied.flashes = dict(self.flashes)
+        return copied
 
     def _remove(self, item: str) -> None:
-        self._flashes.pop(item, None)
+        self.flashes.pop(item, None)
         if self.faces.pop(item, None) is None:
             return
-        for i, shown in enumerate(self._cards):
+        for i, shown in enumerate(self.cards):
             if shown.item == item:
-                del self._cards[i]
+                del self.cards[i]
                 return
-
-    def _displayed_contents(self, *, only_visible: bool) -> list[Any]:
-        # What board_column.js renders as text, for ElementFilter and
-        # user.should_see in NiceGUI's user simulation.
-        now = time.monotonic()
-        shown: list[Any] = [self.name, str(len(self._cards))]
-        for card in self._cards:
-            face = self.faces[card.item]
-            shown += [card.title, card.owner, age(face.card.created_at), card.snippet]
-            who, until = self._flashes.get(card.item, ("", 0.0))
-            if now < until:
-                shown.append(f"changed by {who}")
-        return shown
 
 
 def _rank(card: CardJson) -> float:
     return card.rank
 
 
-def send_operations(column_ops: dict[BoardColumn, list[dict[str, Any]]]) -> None:
-    """Send one tab's operations, for any of its columns, as one message."""
-    if not column_ops:
-        return
-    client = next(iter(column_ops)).client
-    if client.is_deleted:
-        return
-    # Queued in the page, then applied by each column's component: an
-    # operation that arrives before its column has mounted (the first moments
-    # of a page) is kept for it, not lost. (Element.run_method would drop it.)
-    code = (
-        "".join(
-            f"(window.{OPS_QUEUE}=window.{OPS_QUEUE}||[]).push([{column.id},"
-            f"{json.dumps(ops)}]);"
-            for column, ops in column_ops.items()
+class BoardColumn(ui.element, component="board_column.js"):
+    """One tab's element for a column: name, card count, a slot (quick-add)
+    and the cards of its shared ``ColumnCards``."""
+
+    def __init__(
+        self, cards: ColumnCards, *, viewer: str, seq: int, sortable: bool
+    ) -> None:
+        super().__init__()
+        self.name = cards.name
+        self.viewer = viewer  # this tab's user: their own changes do not flash
+        self._shown = cards
+        self._props.update(
+            {
+                "column": cards.name,
+                "slug": slug(cards.name),
+                "sortable": sortable,
+                "viewer": viewer,
+                "seq": seq,
+                "data-testid": f"column-{slug(cards.name)}",
+            }
         )
-        + f"window.{OPS_DRAIN}&&window.{OPS_DRAIN}()"
-    )
-    # What Element.run_method sends, without a background task per call: this
-    # runs for every open tab on every change.
-    client.outbox.enqueue_message("run_javascript", {"code": code}, client.id)
+        self._show(cards)
+        self.mark(f"col-{cards.name}")
+
+    @property
+    def faces(self) -> dict[str, CardFace]:
+        """What the tab shows of each card, by item id text."""
+        return self._shown.faces
+
+    def cards(self) -> list[CardFace]:
+        """The cards this tab shows, in display order."""
+        return [self._shown.faces[c.item] for c in self._shown.cards]
+
+    def holds(self, item: str) -> bool:
+        """Whether the column shows this item."""
+        return item in self._shown.faces
+
+    def follow(self, cards: ColumnCards, seq: int) -> None:
+        """Show the shared cards again (the tab gets their changes again)."""
+        dict.__setitem__(self._props, "seq", seq)
+        self._show(cards)
+
+    def freeze(self) -> None:
+        """Keep what the tab has now: it gets no changes until it follows again."""
+        self._show(self._shown.copy())
+
+    def _show(self, cards: ColumnCards) -> None:
+        self._shown = cards
+        # Not through the observable props: an observed list would copy and
+        # wrap every card, and announce each change as a full update.
+        dict.__setitem__(self._props, "cards", cards.cards)
+
+    def _displayed_contents(self, *, only_visible: bool) -> list[Any]:
+        # What board_column.js renders as text, for ElementFilter and
+        # user.should_see in NiceGUI's user simulation.
+        now = time.monotonic()
+        shown = self._shown
+        texts: list[Any] = [self.name, str(len(shown.cards))]
+        for card in shown.cards:
+            face = shown.faces[card.item]
+            texts += [card.title, card.owner, age(face.card.created_at), card.snippet]
+            flash = shown.flashes.get(card.item)
+            if flash is not None and flash.user_id != self.viewer and now < flash.until:
+                texts.append(f"changed by {flash.name}")
+        return texts

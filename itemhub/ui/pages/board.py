@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import Response
 from nicegui import Client, app, ui
 
-from itemhub.projections import (
-    Delta,
-    ItemCard,
-)
+from itemhub.projections import ItemCard
 from itemhub.runtime import Hub
 from itemhub.ui.actions import OpenedPage, user_page
-from itemhub.ui.components.board import BoardFilter, BoardView
+from itemhub.ui.broadcast import Audience, BoardFilter, BoardKey, BoardTab
+from itemhub.ui.components.board import BoardView
 from itemhub.ui.components.cards import initials
 from itemhub.ui.components.item_dialog import ItemDialog
 from itemhub.ui.frame import frame
@@ -98,9 +95,18 @@ def register(hub: Hub, live: LiveFeed) -> None:
                         dialogs.append(ItemDialog(hub, user))
                 await dialogs[0].open(card)
 
-            board = BoardView(
-                hub, user, board_filter, faces=live.faces, on_open=open_card
+            # Checked before the board is built: a tab only joins its
+            # audience's broadcast while its session holds.
+            guard = SessionGuard(hub, user)
+            if not await guard.check(acting=False):
+                return None
+            shared = live.boards.board(
+                BoardKey(
+                    Audience.of(user.id, is_superuser=user.is_superuser), board_filter
+                )
             )
+            tab = BoardTab(client, guard)
+            BoardView(hub, user, shared, tab, live.boards, on_open=open_card)
 
         shown: list[Viewer] = []
 
@@ -119,25 +125,16 @@ def register(hub: Hub, live: LiveFeed) -> None:
                     avatar.props["title"] = viewer.name
                     avatar.props["data-testid"] = f"viewer-{viewer.user_id}"
 
-        def on_deltas(deltas: Sequence[Delta]) -> None:
-            board.apply(deltas)
-
-        # Subscribe before loading: deltas that race the load are applied after
-        # it, and ones already included are ignored by version.
-        guard = SessionGuard(hub, user)
-        if not await guard.follow(live.changed, on_deltas):
-            return None
-        cards = await in_thread(
-            hub.queries.read.board,
-            board_filter.owner_id,
-            archived=board_filter.archived,
-            text=board_filter.text.strip() or None,  # as BoardFilter.shows
-        )
-        if client.is_deleted:
-            # The tab went away while its board loaded: nothing to show it in,
-            # and no presence to announce.
-            return None
-        board.fill(cards)
+        # Joined before the board loads: deltas that race the load are applied
+        # after it, and ones already included are ignored by version.
+        live.boards.join(shared, tab)
+        if not shared.seq:
+            await live.boards.loaded(shared)
+            if client.is_deleted:
+                # The tab went away while its board loaded: nothing to show it
+                # in, and no presence to announce.
+                return None
+            live.boards.sync(shared, tab)
         if not await guard.follow(live.presence.changed, show_viewers):
             return None
         live.presence.join(client.id, Viewer(user_id=user.id, name=me.display_name))
