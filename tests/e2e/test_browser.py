@@ -178,22 +178,15 @@ async def test_a_drag_in_one_browser_moves_the_card_in_the_other(
     assert (ARTIFACTS / "board-after-remote-drag.png").stat().st_size > 0
 
 
-# Holds back the card operations of live updates, as if they were still on their
-# way to this tab, and lets the resets of a refused drag through.
+# Holds back the board's live changes, as if they were still on their way to
+# this tab, and lets the whole board a refused drag brings through.
 HOLD_PUSHES_JS = """() => {
-  const drain = window.__itemhub_drain;
-  const isReset = ([, ops]) => ops.some((op) => op.op === "reset");
-  window.__itemhub_held = [];
-  window.__itemhub_drain = () => {
-    const queue = window.__itemhub_ops || [];
-    window.__itemhub_held.push(...queue.filter((entry) => !isReset(entry)));
-    window.__itemhub_ops = queue.filter(isReset);
-    drain();
-  };
+  const receive = window.__itemhub_receive;
+  const held = [];
+  window.__itemhub_receive = (message) => message.sync ? receive(message) : held.push(message);
   window.__itemhub_release = () => {
-    window.__itemhub_ops = [...(window.__itemhub_ops || []), ...window.__itemhub_held];
-    window.__itemhub_drain = drain;
-    drain();
+    window.__itemhub_receive = receive;
+    for (const message of held.splice(0)) receive(message);
   };
 }"""
 
@@ -231,7 +224,8 @@ async def test_a_drag_refused_as_stale_snaps_back_in_the_browser(
     await expect(page.get_by_text("moved or changed it first")).to_be_visible()
     await expect(page.locator(f"[data-testid=col-done] > {card}")).to_have_count(0)
     await expect(page.locator(f"[data-testid=col-todo] > {card}")).to_have_count(0)
-    # The held update arrives after the reset and still applies.
+    # The refusal brought the server's board; the held change, arriving after
+    # it, changes nothing.
     await page.evaluate("window.__itemhub_release()")
     await expect(page.locator(f"[data-testid=col-doing] > {card}")).to_be_visible()
     await expect(page.locator(card)).to_have_count(1)
@@ -239,6 +233,46 @@ async def test_a_drag_refused_as_stale_snaps_back_in_the_browser(
         f"{server.url}/api/v1/items/{item['id']}", headers=headers, timeout=10
     ).json()
     assert (now["column"], now["version"]) == ("Doing", 2)
+
+
+# Loses the next live change, as a socket that was away would.
+LOSE_ONE_JS = """() => {
+  const receive = window.__itemhub_receive;
+  window.__itemhub_receive = (message) => {
+    window.__itemhub_receive = receive;
+    window.__itemhub_lost = message.seq;
+  };
+}"""
+
+
+async def test_a_tab_that_missed_a_change_catches_up_at_the_next(
+    server: Server, browser: Browser
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {_api_token(server, ADMIN_EMAIL, ADMIN_PASSWORD)}"
+    }
+    page = await _log_in(browser, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await page.evaluate(LOSE_ONE_JS)
+
+    def create(title: str) -> str:
+        response = httpx.post(
+            f"{server.url}/api/v1/items",
+            json={"title": title, "column": "Todo"},
+            headers=headers,
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    lost = create("Lost on the way")
+    await page.wait_for_function("window.__itemhub_lost !== undefined")
+    await expect(page.locator(f"[data-testid=card-{lost}]")).to_have_count(0)
+    # The next change shows a gap: the tab asks for the whole board.
+    after = create("Came next")
+    for item in (lost, after):
+        await expect(
+            page.locator(f"[data-testid=col-todo] > [data-testid=card-{item}]")
+        ).to_be_visible()
 
 
 # Each would run script if shown as markup (or, for the braces, if compiled as a

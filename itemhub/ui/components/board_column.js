@@ -41,12 +41,15 @@ const board = { seq: null, inbox: [], waiting: new Map(), syncing: null };
 // neither list may change under it (the drop is resolved by the card's id).
 let dragging = false;
 
+// A window function, so a test can hold messages back as if still on their way.
+window.__itemhub_receive = (message) => {
+  board.inbox.push(message);
+  drain();
+};
+
 function listen() {
   if (!window.socket) return setTimeout(listen, 50);
-  window.socket.on(EVENT, (message) => {
-    board.inbox.push(message);
-    drain();
-  });
+  window.socket.on(EVENT, (message) => window.__itemhub_receive(message));
   // After a reconnection the server sends the whole board (messages may have
   // been lost meanwhile); nothing to ask for here.
 }
