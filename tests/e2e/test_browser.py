@@ -183,7 +183,8 @@ async def test_a_drag_in_one_browser_moves_the_card_in_the_other(
 HOLD_PUSHES_JS = """() => {
   const receive = window.__itemhub_receive;
   const held = [];
-  window.__itemhub_receive = (message) => message.sync ? receive(message) : held.push(message);
+  window.__itemhub_receive = (message) =>
+    message.sync ? receive(message) : held.push(message);
   window.__itemhub_release = () => {
     window.__itemhub_receive = receive;
     for (const message of held.splice(0)) receive(message);
