@@ -15,11 +15,13 @@ from typing import Any
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresSubscription
 from psycopg.sql import SQL, Identifier
 
+from itemhub.eventstore.group_commit import GroupCommitting
+
 SAFETY_POLL_SECONDS = 2.0
 
 
-class ReliablePostgresApplicationRecorder(PostgresApplicationRecorder):
-    """Hands out ``ReliablePostgresSubscription``s."""
+class ReliablePostgresApplicationRecorder(GroupCommitting, PostgresApplicationRecorder):
+    """Group-commits inserts, and hands out ``ReliablePostgresSubscription``s."""
 
     def subscribe(
         self, gt: int | None = None, topics: Sequence[str] = ()

@@ -14,10 +14,12 @@ from typing import Any
 from eventsourcing.persistence import ListenNotifySubscription, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from itemhub.eventstore.group_commit import GroupCommitting
+
 POLL_INTERVAL = 0.25
 
 
-class NotifyingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+class NotifyingSQLiteApplicationRecorder(GroupCommitting, SQLiteApplicationRecorder):
     """Sets every registered listener after each committed insert."""
 
     poll_interval = POLL_INTERVAL
