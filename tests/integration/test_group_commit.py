@@ -142,8 +142,8 @@ def test_one_conflicting_save_among_many_fails_alone(
     contested = _new_item("contested")
     hub.app.save(contested)
     # Two commands moved the same item from the same version: one must lose.
-    mine = hub.app.repository.get(contested.id)
-    theirs = hub.app.repository.get(contested.id)
+    mine: Item = hub.app.repository.get(contested.id)
+    theirs: Item = hub.app.repository.get(contested.id)
     mine.move(column="Doing", position=0, meta=_meta())
     theirs.move(column="Done", position=0, meta=_meta())
     before = _stored(hub)
