@@ -16,7 +16,6 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskID,
     TimeElapsedColumn,
 )
 from rich.table import Table
@@ -137,20 +136,23 @@ def chosen_projections(name: str | None) -> list[str]:
 def rebuild(
     name: ProjectionName = None,
 ) -> None:
-    """Replay read models from zero into fresh tables, then swap them in."""
+    """Replay read models from zero into fresh tables, then swap them in.
+
+    Without NAME, every read model, in one pass over the log.
+    """
     names = chosen_projections(name)
     with opened_hub() as hub, _progress() as progress:
-        for projection in names:
-            task = progress.add_task(projection, total=None)
+        label = ", ".join(names)
+        task = progress.add_task(label, total=None)
 
-            def report(done: int, head: int, task: TaskID = task) -> None:
-                progress.update(task, completed=done, total=head)
+        def report(done: int, head: int) -> None:
+            progress.update(task, completed=done, total=head)
 
-            result = hub.queries.rebuild(projection, report)
-            progress.console.print(
-                f"{projection}: {result.events} events to position {result.position} "
-                f"in {result.seconds:.2f}s ({result.rate:,.0f} events/s)"
-            )
+        result = hub.queries.rebuild_together(names, report)
+        progress.console.print(
+            f"{label}: {result.events} events to position {result.position} "
+            f"in {result.seconds:.2f}s ({result.rate:,.0f} events/s)"
+        )
 
 
 @cli.command()

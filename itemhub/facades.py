@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -25,7 +25,13 @@ from itemhub.queries.history import (
 from itemhub.queries.security_log import SecurityLog
 from itemhub.readiness import Readiness, check_readiness
 from itemhub.readside.feed import Subscriber
-from itemhub.readside.replay import Progress, ReplayResult, differences, rebuild
+from itemhub.readside.replay import (
+    Progress,
+    ReplayResult,
+    differences,
+    rebuild,
+    rebuild_together,
+)
 from itemhub.readstore.outages import translating
 
 if TYPE_CHECKING:
@@ -118,6 +124,13 @@ class Queries:
     def rebuild(self, name: str, progress: Progress | None = None) -> ReplayResult:
         """Replay one read model from zero into fresh tables and swap them in."""
         return rebuild(self._hub.app, self._hub.store, name, progress)
+
+    @translating
+    def rebuild_together(
+        self, names: Sequence[str], progress: Progress | None = None
+    ) -> ReplayResult:
+        """Replay several read models in one pass over the log, swapped in at once."""
+        return rebuild_together(self._hub.app, self._hub.store, names, progress)
 
     @translating
     def differences(self, name: str) -> tuple[int, list[str]]:

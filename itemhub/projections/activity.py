@@ -15,6 +15,7 @@ from itemhub.eventstore import EventAt
 from itemhub.projections.base import Projection
 from itemhub.projections.deltas import ActivityAdded, Delta
 from itemhub.projections.dto import ActivityEntry
+from itemhub.readstore.bulk import bulk_insert
 
 MAX_SUMMARY_TEXT = 60
 
@@ -39,6 +40,21 @@ class ActivityProjection(Projection):
 
     def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
         """Insert one row per item or user event."""
+        rows = self._rows(conn, events)
+        if rows:
+            conn.execute(insert(self.tables.activity), rows)
+        return [
+            ActivityAdded(position=r["position"], entry=ActivityEntry(**r))
+            for r in rows
+        ]
+
+    def replay(self, conn: Connection, events: Sequence[EventAt]) -> None:
+        """Insert the rows in bulk; nobody reads the deltas."""
+        bulk_insert(conn, self.tables.activity, self._rows(conn, events))
+
+    def _rows(
+        self, conn: Connection, events: Sequence[EventAt]
+    ) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for event, position in events:
             if not isinstance(event, Item.Event | User.Event):
@@ -70,12 +86,7 @@ class ActivityProjection(Projection):
                     "command_id": event.command_id,
                 }
             )
-        if rows:
-            conn.execute(insert(self.tables.activity), rows)
-        return [
-            ActivityAdded(position=r["position"], entry=ActivityEntry(**r))
-            for r in rows
-        ]
+        return rows
 
     def _target(self, conn: Connection, target_id: UUID) -> tuple[str, UUID]:
         if target_id not in self.targets and self.started_empty:

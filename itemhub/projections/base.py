@@ -47,3 +47,7 @@ class Projection(ABC):
     @abstractmethod
     def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
         """Apply a batch of events; return the deltas to publish after commit."""
+
+    def replay(self, conn: Connection, events: Sequence[EventAt]) -> None:
+        """Apply a batch during a rebuild, where nobody reads the deltas."""
+        self.apply(conn, events)

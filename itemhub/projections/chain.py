@@ -19,6 +19,7 @@ from sqlalchemy import Connection, insert, select
 from itemhub.eventstore import EventAt
 from itemhub.projections.base import Projection
 from itemhub.projections.deltas import Delta
+from itemhub.readstore.bulk import bulk_insert
 
 GENESIS = "0" * 64
 
@@ -62,10 +63,18 @@ class ChainProjection(Projection):
 
     def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
         """Append a link per event."""
+        rows = self._links(events)
+        if rows:
+            conn.execute(insert(self.tables.chain), rows)
+        return []
+
+    def replay(self, conn: Connection, events: Sequence[EventAt]) -> None:
+        """Append the links in bulk."""
+        bulk_insert(conn, self.tables.chain, self._links(events))
+
+    def _links(self, events: Sequence[EventAt]) -> list[dict[str, Any]]:
         rows = []
         for event, position in events:
             self.last = link(self.last, event, position)
             rows.append({"position": position, "link": self.last})
-        if rows:
-            conn.execute(insert(self.tables.chain), rows)
-        return []
+        return rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +16,16 @@ from itemhub.projections.base import Projection
 from itemhub.projections.board_state import BoardState, card_from_row
 from itemhub.projections.deltas import Delta, ItemChanged, ItemRemoved
 from itemhub.projections.dto import ItemCard
+
+
+@dataclass(slots=True)
+class Folded:
+    """What a batch changed: the rows in play, and which changed or went."""
+
+    rows: dict[UUID, dict[str, Any]]
+    changed: dict[UUID, int] = field(default_factory=dict)  # item -> position
+    removed: dict[UUID, tuple[int, UUID]] = field(default_factory=dict)  # -> owner
+    owners_changed: dict[UUID, str] = field(default_factory=dict)  # owner -> name
 
 
 class ItemsProjection(Projection):
@@ -57,6 +68,17 @@ class ItemsProjection(Projection):
 
     def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
         """Fold the batch in memory, then write each changed row once."""
+        folded = self._fold_and_write(conn, events)
+        deltas = self._deltas(folded)
+        if events:
+            deltas += self._restated(conn, folded, events[-1][1])
+        return deltas
+
+    def replay(self, conn: Connection, events: Sequence[EventAt]) -> None:
+        """Fold and write, without the deltas (nor the query restated cards need)."""
+        self._fold_and_write(conn, events)
+
+    def _fold_and_write(self, conn: Connection, events: Sequence[EventAt]) -> Folded:
         t = self.tables.items
         ids = {e.originator_id for e, _ in events if isinstance(e, Item.Event)}
         rows: dict[UUID, dict[str, Any]] = {}
@@ -65,41 +87,27 @@ class ItemsProjection(Projection):
                 rows[found["id"]] = dict(found)
         self.order.renumbered = {}
         self.state.rows = rows
-        changed: dict[UUID, int] = {}
-        removed: dict[UUID, tuple[int, UUID]] = {}
-        owners_changed: dict[UUID, str] = {}
+        folded = Folded(rows)
         for event, position in events:
             if isinstance(event, User.Registered | User.ProfileChanged):
                 name = self.state.rename_owner(event)
                 if name is not None:
-                    owners_changed[event.originator_id] = name
+                    folded.owners_changed[event.originator_id] = name
                 continue
             if not isinstance(event, Item.Event):
                 continue
             item_id = event.originator_id
-            folded = self.state.fold(rows.get(item_id), event, position)
-            if folded is None:
-                removed[item_id] = (position, rows.pop(item_id)["owner_id"])
-                changed.pop(item_id, None)
+            row = self.state.fold(rows.get(item_id), event, position)
+            if row is None:
+                folded.removed[item_id] = (position, rows.pop(item_id)["owner_id"])
+                folded.changed.pop(item_id, None)
                 continue
-            rows[item_id] = folded
-            changed[item_id] = position
-        self._write(conn, rows, changed, removed, owners_changed)
-        deltas = self._deltas(rows, changed, removed)
-        if events:
-            deltas += self._restated(
-                conn, changed, removed, owners_changed, events[-1][1]
-            )
-        return deltas
+            rows[item_id] = row
+            folded.changed[item_id] = position
+        self._write(conn, folded)
+        return folded
 
-    def _restated(
-        self,
-        conn: Connection,
-        changed: dict[UUID, int],
-        removed: dict[UUID, tuple[int, UUID]],
-        owners_changed: dict[UUID, str],
-        position: int,
-    ) -> list[Delta]:
+    def _restated(self, conn: Connection, folded: Folded, position: int) -> list[Delta]:
         """Items whose row changed without an event of their own, as they are now.
 
         A renumbered column rewrites its cards' ranks, and a renamed owner the
@@ -108,25 +116,20 @@ class ItemsProjection(Projection):
         the same: nothing happened to the item itself.
         """
         ids = set(self.order.renumbered)
-        if not ids and not owners_changed:
+        if not ids and not folded.owners_changed:
             return []
         t = self.tables.items
-        owners = list(owners_changed)
+        owners = list(folded.owners_changed)
         query = select(t).where(t.c.id.in_(ids) | t.c.owner_id.in_(owners))
         return [
             ItemChanged(position=position, item=self._card(row))
             for row in conn.execute(query).mappings()
-            if row["id"] not in changed and row["id"] not in removed
+            if row["id"] not in folded.changed and row["id"] not in folded.removed
         ]
 
-    def _write(
-        self,
-        conn: Connection,
-        rows: dict[UUID, dict[str, Any]],
-        changed: dict[UUID, int],
-        removed: dict[UUID, tuple[int, UUID]],
-        owners_changed: dict[UUID, str],
-    ) -> None:
+    def _write(self, conn: Connection, folded: Folded) -> None:
+        rows, changed, removed = folded.rows, folded.changed, folded.removed
+        owners_changed = folded.owners_changed
         t, o = self.tables.items, self.tables.item_owners
         ins = _insert_for(conn)
         if owners_changed:
@@ -166,18 +169,13 @@ class ItemsProjection(Projection):
         )
         return card_from_row(row, index)
 
-    def _deltas(
-        self,
-        rows: dict[UUID, dict[str, Any]],
-        changed: dict[UUID, int],
-        removed: dict[UUID, tuple[int, UUID]],
-    ) -> list[Delta]:
+    def _deltas(self, folded: Folded) -> list[Delta]:
         deltas: list[Delta] = []
-        for item_id, position in changed.items():
+        for item_id, position in folded.changed.items():
             deltas.append(
-                ItemChanged(position=position, item=self._card(rows[item_id]))
+                ItemChanged(position=position, item=self._card(folded.rows[item_id]))
             )
-        for item_id, (position, owner_id) in removed.items():
+        for item_id, (position, owner_id) in folded.removed.items():
             deltas.append(
                 ItemRemoved(position=position, item_id=item_id, owner_id=owner_id)
             )

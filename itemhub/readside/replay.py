@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,64 +61,87 @@ def catch_up(app: ItemHub, store: ReadStore, name: str) -> int:
 def replay_into_scratch(
     app: ItemHub,
     store: ReadStore,
-    name: str,
+    names: Sequence[str],
     suffix: str,
     progress: Progress | None = None,
-) -> tuple[Projection, int, int]:
-    """Replay the whole log into fresh ``<table><suffix>`` tables.
+) -> tuple[list[Projection], int, int]:
+    """Replay the whole log into fresh ``<table><suffix>`` tables, in one pass
+    for all the named read models (the log is read and decoded once).
 
-    Returns the projection (its ``owned`` tables are the scratch tables, its
-    in-memory state is current), the position reached and the events replayed.
+    Returns the projections (their ``owned`` tables are the scratch tables,
+    their in-memory state is current), the position reached and the events
+    replayed.
     """
     scratch = read_tables(suffix)
-    projection = PROJECTIONS[name](scratch)
+    projections = [PROJECTIONS[name](scratch) for name in names]
     with store.writer.begin() as conn:
-        for table in projection.owned:
-            table.drop(conn, checkfirst=True)
-            table.create(conn)
-        projection.load(conn)
+        for projection in projections:
+            for table in projection.owned:
+                table.drop(conn, checkfirst=True)
+                table.create(conn)
+            projection.load(conn)
     position, count = 0, 0
     head = head_position(app)
     for batch in iter_batches(app, 0):
         with store.writer.begin() as conn:
-            projection.apply(conn, batch)
+            for projection in projections:
+                projection.replay(conn, batch)
         position, count = batch[-1][1], count + len(batch)
         if progress is not None:
             progress(position, max(head, position))
-    return projection, position, count
+    return projections, position, count
 
 
 def rebuild(
     app: ItemHub, store: ReadStore, name: str, progress: Progress | None = None
 ) -> ReplayResult:
     """Replay ``name`` from zero into fresh tables, then swap them in atomically."""
+    return rebuild_together(app, store, [name], progress)
+
+
+def rebuild_together(
+    app: ItemHub,
+    store: ReadStore,
+    names: Sequence[str],
+    progress: Progress | None = None,
+) -> ReplayResult:
+    """Rebuild several read models from one pass over the log, swapped in at once."""
     started = time.perf_counter()
-    projection, position, count = replay_into_scratch(
-        app, store, name, "__rebuild", progress
+    projections, position, count = replay_into_scratch(
+        app, store, names, "__rebuild", progress
     )
     live = store.tables
     with store.writer.begin() as conn:
-        # Lock the live tracking row first: a live worker's next commit waits,
+        # Lock the live tracking rows first: a live worker's next commit waits,
         # then fails its compare-and-set (epoch changed) and reloads.
         t = live.tracking
-        current = conn.execute(
-            select(t.c.epoch).where(t.c.name == name).with_for_update()
-        ).scalar()
-        for batch in iter_batches(app, position):  # whatever arrived meanwhile
-            projection.apply(conn, batch)
-            position, count = batch[-1][1], count + len(batch)
-        for source, target in zip(projection.owned, live.of(name), strict=True):
-            _copy(conn, source, target)
-            source.drop(conn)
-        conn.execute(
-            update(t)
-            .where(t.c.name == name)
-            .values(position=position, epoch=(current or 0) + 1, error=None)
+        epochs = dict(
+            conn.execute(
+                select(t.c.name, t.c.epoch)
+                .where(t.c.name.in_(names))
+                .order_by(t.c.name)
+                .with_for_update()
+            ).all()
         )
+        for batch in iter_batches(app, position):  # whatever arrived meanwhile
+            for projection in projections:
+                projection.replay(conn, batch)
+            position, count = batch[-1][1], count + len(batch)
+        for name, projection in zip(names, projections, strict=True):
+            for source, target in zip(projection.owned, live.of(name), strict=True):
+                _copy(conn, source, target)
+                source.drop(conn)
+            conn.execute(
+                update(t)
+                .where(t.c.name == name)
+                .values(
+                    position=position, epoch=(epochs.get(name) or 0) + 1, error=None
+                )
+            )
     if progress is not None:
         progress(position, position)
     return ReplayResult(
-        name=name,
+        name=", ".join(names),
         events=count,
         position=position,
         seconds=time.perf_counter() - started,
@@ -149,7 +172,7 @@ def differences(
     Returns the position replayed to and up to ``limit`` differences; the
     comparison is only meaningful when the live read model is at that position.
     """
-    projection, position, _ = replay_into_scratch(app, store, name, "__verify")
+    (projection,), position, _ = replay_into_scratch(app, store, [name], "__verify")
     found: list[str] = []
     with store.writer.begin() as conn:
         for replayed, live in zip(projection.owned, store.tables.of(name), strict=True):
