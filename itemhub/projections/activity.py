@@ -24,6 +24,7 @@ class ActivityProjection(Projection):
     """Keeps ``activity``; labels are the target's title or name at that time."""
 
     name = "activity"
+    reads = (Item.Event, User.Event)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

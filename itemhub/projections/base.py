@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
+from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, Table, delete
 
 from itemhub.eventstore import EventAt
@@ -25,6 +26,9 @@ class Projection(ABC):
     name: ClassVar[str]
     # Whether its deltas reach browsers and streams (the chain's do not).
     feeds: ClassVar[bool] = True
+    # The event classes (and their subclasses) it folds; None: every event.
+    # A rebuild of it alone reads only these from the log.
+    reads: ClassVar[tuple[type, ...] | None] = None
 
     def __init__(self, tables: ReadTables) -> None:
         self.tables = tables
@@ -47,6 +51,19 @@ class Projection(ABC):
     @abstractmethod
     def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
         """Apply a batch of events; return the deltas to publish after commit."""
+
+    @classmethod
+    def topics(cls) -> tuple[str, ...] | None:
+        """The topics of the events it folds (None: every event)."""
+        if cls.reads is None:
+            return None
+        found: set[str] = set()
+        classes = list(cls.reads)
+        while classes:
+            event_class = classes.pop()
+            found.add(get_topic(event_class))
+            classes += event_class.__subclasses__()
+        return tuple(sorted(found))
 
     def replay(self, conn: Connection, events: Sequence[EventAt]) -> None:
         """Apply a batch during a rebuild, where nobody reads the deltas."""

@@ -32,6 +32,7 @@ class ItemsProjection(Projection):
     """Keeps ``items`` (the board) and ``item_owners`` (owner display names)."""
 
     name = "items"
+    reads = (Item.Event, User.Registered, User.ProfileChanged)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

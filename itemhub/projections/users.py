@@ -20,6 +20,7 @@ class UsersProjection(Projection):
     """Keeps ``users``."""
 
     name = "users"
+    reads = (User.Event,)
 
     def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
         """Fold the batch in memory, then upsert each changed row once."""

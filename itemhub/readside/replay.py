@@ -70,7 +70,7 @@ def replay_into_scratch(
 
     Returns the projections (their ``owned`` tables are the scratch tables,
     their in-memory state is current), the position reached and the events
-    replayed.
+    read (only those the read models fold).
     """
     scratch = read_tables(suffix)
     projections = [PROJECTIONS[name](scratch) for name in names]
@@ -80,16 +80,40 @@ def replay_into_scratch(
                 table.drop(conn, checkfirst=True)
                 table.create(conn)
             projection.load(conn)
-    position, count = 0, 0
+    position, count = _replay(app, projections, 0, store=store, progress=progress)
+    return projections, position, count
+
+
+def _replay(
+    app: ItemHub,
+    projections: Sequence[Projection],
+    after: int,
+    *,
+    store: ReadStore | None = None,
+    conn: Connection | None = None,
+    progress: Progress | None = None,
+) -> tuple[int, int]:
+    """Replay the log after ``after``; the position covered and the events read.
+
+    Page by page in transactions of ``store``, or all in ``conn``. Only the
+    events the projections fold are read; the position covered is at least
+    the head the replay started from, whose other events they do not need.
+    """
     head = head_position(app)
-    for batch in iter_batches(app, 0):
-        with store.writer.begin() as conn:
+    position, count = after, 0
+    for batch in iter_batches(app, after, topics=_topics(projections)):
+        if conn is not None:
             for projection in projections:
                 projection.replay(conn, batch)
+        else:
+            assert store is not None
+            with store.writer.begin() as page:
+                for projection in projections:
+                    projection.replay(page, batch)
         position, count = batch[-1][1], count + len(batch)
         if progress is not None:
             progress(position, max(head, position))
-    return projections, position, count
+    return max(position, head), count
 
 
 def rebuild(
@@ -123,10 +147,9 @@ def rebuild_together(
                 .with_for_update()
             ).all()
         )
-        for batch in iter_batches(app, position):  # whatever arrived meanwhile
-            for projection in projections:
-                projection.replay(conn, batch)
-            position, count = batch[-1][1], count + len(batch)
+        # Whatever arrived meanwhile.
+        position, more = _replay(app, projections, position, conn=conn)
+        count += more
         for name, projection in zip(names, projections, strict=True):
             for source, target in zip(projection.owned, live.of(name), strict=True):
                 _copy(conn, source, target)
@@ -146,6 +169,17 @@ def rebuild_together(
         position=position,
         seconds=time.perf_counter() - started,
     )
+
+
+def _topics(projections: Sequence[Projection]) -> tuple[str, ...]:
+    """What to read from the log for these read models (empty: every event)."""
+    found: set[str] = set()
+    for projection in projections:
+        topics = projection.topics()
+        if topics is None:
+            return ()
+        found.update(topics)
+    return tuple(sorted(found))
 
 
 def _copy(conn: Connection, source: Table, target: Table) -> None:

@@ -7,8 +7,10 @@ import resource
 from typing import Any
 
 from bench.rebuild import populate
+from itemhub.events import User
+from itemhub.eventstore import iter_batches
 from itemhub.projections.registry import projection_names
-from itemhub.readside.replay import rebuild_together, table_rows
+from itemhub.readside.replay import rebuild, rebuild_together, table_rows
 from itemhub.runtime import Hub
 
 # x 10 events: 20k events. Moves drop cards at the top of 500-card columns,
@@ -50,3 +52,20 @@ def test_one_pass_rebuilds_every_read_model_as_the_live_workers_built_it(
     )
     # Streams page by page: memory does not grow with the log.
     assert _peak_rss_mib() - peak_before < RSS_GROWTH_LIMIT_MIB
+
+
+def test_a_read_model_rebuilt_alone_reads_only_the_events_it_folds(hub: Hub) -> None:
+    head = populate(hub.app, 200, 10, "spread")
+    hub.wait_for(head)
+    built_live = _live_rows(hub)
+    user_events = sum(
+        isinstance(event, User.Event)
+        for batch in iter_batches(hub.app, 0)
+        for event, _ in batch
+    )
+
+    result = rebuild(hub.app, hub.store, "users")
+
+    assert result.position == head
+    assert result.events == user_events < head / 10
+    assert _live_rows(hub) == built_live
