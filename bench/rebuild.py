@@ -18,7 +18,9 @@ from itemhub.readside.replay import rebuild
 USERS = 10
 ITEMS_PER_SAVE = 100
 COLUMNS = ("Backlog", "Todo", "Doing", "Done")
-TARGETS: dict[Backend, float] = {"sqlite": 50_000.0, "postgres": 25_000.0}
+# Issue 14: events of the log per second, every read model on its own.
+TARGETS: dict[Backend, float] = {"sqlite": 50_000.0, "postgres": 30_000.0}
+TOP_TARGET = 25_000.0  # ... when every move drops near the top of a column
 
 Moves = Literal["spread", "top"]
 """Where moves land: a uniformly random index of the column, or index 0-4."""
@@ -31,7 +33,7 @@ class RebuildFigure:
     backend: Backend
     projection: str
     moves: Moves
-    events: int
+    events: int  # in the log (a read model reads only those it folds)
     seconds: float
 
     @property
@@ -42,7 +44,7 @@ class RebuildFigure:
     @property
     def target(self) -> float:
         """The events/s this backend should reach."""
-        return TARGETS[self.backend]
+        return TOP_TARGET if self.moves == "top" else TARGETS[self.backend]
 
 
 def _meta(actor_id: UUID, actor_name: str) -> EventMeta:
@@ -130,12 +132,12 @@ def _rebuild_log(
                 backend=backend,
                 projection=name,
                 moves=moves,
-                events=result.events,
+                events=head,
                 seconds=seconds,
             )
             log(
-                f"  {backend}: rebuilt {name}: {figure.events:,} events in "
-                f"{seconds:.2f}s ({figure.rate:,.0f}/s)"
+                f"  {backend}: rebuilt {name}: {figure.events:,} events of the log "
+                f"({result.events:,} read) in {seconds:.2f}s ({figure.rate:,.0f}/s)"
             )
             figures.append(figure)
     return figures

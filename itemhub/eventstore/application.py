@@ -27,6 +27,9 @@ PG_RECORDER_TOPIC = (
 )
 
 
+_UNKNOWN_SAFETY = SafeUUID.unknown  # an enum member costs a lookup per access
+
+
 class FastUUIDAsHex(UUIDAsHex):
     """``UUIDAsHex`` whose decode skips ``UUID.__init__``'s parsing of the text.
 
@@ -40,7 +43,7 @@ class FastUUIDAsHex(UUIDAsHex):
             return UUID(data)
         uuid = object.__new__(UUID)
         object.__setattr__(uuid, "int", int(data, 16))
-        object.__setattr__(uuid, "is_safe", SafeUUID.unknown)
+        object.__setattr__(uuid, "is_safe", _UNKNOWN_SAFETY)
         return uuid
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, select, update
@@ -15,6 +17,9 @@ from itemhub.projections.registry import PROJECTIONS
 from itemhub.readstore.schema import read_tables
 from itemhub.readstore.store import ReadStore
 from itemhub.readstore.tracking import Fenced, advance_tracking, read_tracking
+
+# Scratch tables need no commit per page: each commit costs a sync to disk.
+PAGES_PER_TRANSACTION = 10
 
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log)."""
@@ -101,19 +106,21 @@ def _replay(
     """
     head = head_position(app)
     position, count = after, 0
-    for batch in iter_batches(app, after, topics=_topics(projections)):
-        if conn is not None:
-            for projection in projections:
-                projection.replay(conn, batch)
-        else:
-            assert store is not None
-            with store.writer.begin() as page:
+    batches = iter_batches(app, after, topics=_topics(projections))
+    while chunk := list(islice(batches, PAGES_PER_TRANSACTION)):
+        with nullcontext(conn) if conn is not None else _begin(store) as txn:
+            for batch in chunk:
                 for projection in projections:
-                    projection.replay(page, batch)
-        position, count = batch[-1][1], count + len(batch)
+                    projection.replay(txn, batch)
+                position, count = batch[-1][1], count + len(batch)
         if progress is not None:
             progress(position, max(head, position))
     return max(position, head), count
+
+
+def _begin(store: ReadStore | None) -> AbstractContextManager[Connection]:
+    assert store is not None
+    return store.writer.begin()
 
 
 def rebuild(
