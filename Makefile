@@ -32,7 +32,8 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 # Every benchmark prints a table; figures and notes are in bench/RESULTS.md and
-# bench/results/.
+# bench/results/. The last, bench.write_path, prints issue 14's table (every
+# write-path figure beside the one the issue started from) from one run.
 bench: install
 	$(PY) -m bench.run
 	$(PY) -m bench.audit
@@ -41,6 +42,7 @@ bench: install
 	$(PY) -m bench.versus_crud
 	$(PY) -m bench.read_models
 	$(PY) -m bench.cluster
+	$(PY) -m bench.write_path
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
