@@ -44,8 +44,8 @@ def rebuild_in_a_process(database_url: str) -> tuple[float, float, str]:
         raise RuntimeError(f"itemhub rebuild failed:\n{done.stdout}\n{done.stderr}")
     # This process starts no other child: the maximum is the rebuild's own.
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    lines = done.stdout.strip().splitlines()
-    return seconds, peak, lines[-1] if lines else ""
+    said = [line for line in done.stdout.splitlines() if "events to position" in line]
+    return seconds, peak, said[-1].strip() if said else done.stdout.strip()[-200:]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -68,3 +68,7 @@ class Projection(ABC):
     def replay(self, conn: Connection, events: Sequence[EventAt]) -> None:
         """Apply a batch during a rebuild, where nobody reads the deltas."""
         self.apply(conn, events)
+
+    def finish(self, conn: Connection) -> None:
+        """Write what ``replay`` kept in memory (after the last batch of a run)."""
+        del conn

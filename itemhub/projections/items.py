@@ -16,6 +16,7 @@ from itemhub.projections.base import Projection
 from itemhub.projections.board_state import BoardState, card_from_row
 from itemhub.projections.deltas import Delta, ItemChanged, ItemRemoved
 from itemhub.projections.dto import ItemCard
+from itemhub.readstore.bulk import bulk_insert
 
 
 @dataclass(slots=True)
@@ -39,6 +40,11 @@ class ItemsProjection(Projection):
         self.state = BoardState()
         self.order = self.state.order
         self._upserts: dict[str, Any] = {}
+        # A replay into empty tables keeps every row in memory and writes each
+        # once at the end (``finish``), not a page of upserts per batch.
+        self._in_memory = False
+        self._dirty: set[UUID] = set()  # items changed or gone since the last write
+        self._owners_dirty: set[UUID] = set()
 
     def _upsert(self, conn: Connection) -> Any:
         """The row upsert, built once per dialect."""
@@ -66,6 +72,8 @@ class ItemsProjection(Projection):
         self.state.owners = {
             r.id: r.name for r in conn.execute(select(o.c.id, o.c.name))
         }
+        self._in_memory = conn.execute(select(t.c.id).limit(1)).first() is None
+        self.state.rows, self._dirty, self._owners_dirty = {}, set(), set()
 
     def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
         """Fold the batch in memory, then write each changed row once."""
@@ -76,8 +84,59 @@ class ItemsProjection(Projection):
         return deltas
 
     def replay(self, conn: Connection, events: Sequence[EventAt]) -> None:
-        """Fold and write, without the deltas (nor the query restated cards need)."""
-        self._fold_and_write(conn, events)
+        """Fold without the deltas; into memory only if the tables started empty."""
+        if not self._in_memory:
+            self._fold_and_write(conn, events)
+            return
+        state = self.state
+        for event, position in events:
+            if isinstance(event, User.Registered | User.ProfileChanged):
+                if state.rename_owner(event) is not None:
+                    self._owners_dirty.add(event.originator_id)
+                    # Its cards took the name: written at the end.
+                    self._dirty.update(
+                        i
+                        for i, r in state.rows.items()
+                        if r["owner_id"] == event.originator_id
+                    )
+            elif isinstance(event, Item.Event):
+                state.apply(event, position)
+                self._dirty.add(event.originator_id)
+        self._dirty.update(self.order.renumbered)
+        self.order.renumbered = {}
+
+    def finish(self, conn: Connection) -> None:
+        """Write the rows a replay changed in memory, each once."""
+        if not self._in_memory:
+            return
+        t, o = self.tables.items, self.tables.item_owners
+        rows = self.state.rows
+        gone = [i for i in self._dirty if i not in rows]
+        if gone:
+            conn.execute(delete(t).where(t.c.id.in_(gone)))
+        changed = [rows[i] for i in self._dirty if i in rows]
+        owners = [{"id": i, "name": self.state.owners[i]} for i in self._owners_dirty]
+        if self._first_write(conn):
+            bulk_insert(conn, t, changed)
+            bulk_insert(conn, o, owners)
+        else:
+            if changed:
+                conn.execute(self._upsert(conn), changed)
+            if owners:
+                stmt = _insert_for(conn)(o)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[o.c.id], set_={"name": stmt.excluded.name}
+                    ),
+                    owners,
+                )
+        self._dirty, self._owners_dirty = set(), set()
+
+    def _first_write(self, conn: Connection) -> bool:
+        t = self.tables.items
+        return conn.execute(select(t.c.id).limit(1)).first() is None and not (
+            conn.execute(select(self.tables.item_owners.c.id).limit(1)).first()
+        )
 
     def _fold_and_write(self, conn: Connection, events: Sequence[EventAt]) -> Folded:
         t = self.tables.items

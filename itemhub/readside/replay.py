@@ -115,6 +115,9 @@ def _replay(
                 position, count = batch[-1][1], count + len(batch)
         if progress is not None:
             progress(position, max(head, position))
+    with nullcontext(conn) if conn is not None else _begin(store) as txn:
+        for projection in projections:
+            projection.finish(txn)
     return max(position, head), count
 
 
