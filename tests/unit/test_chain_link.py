@@ -40,7 +40,7 @@ def test_links_are_the_same_text_as_the_first_version_computed() -> None:
         owner_id=uuid4(),
         meta=meta,
     )
-    item.move(column="Done", position=None, meta=meta)
+    item.move(column="Done", position=0, meta=meta)
     previous = GENESIS
     for position, event in enumerate(item.collect_events(), start=41):
         expected = _as_first_written(previous, event, position)
