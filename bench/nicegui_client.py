@@ -377,9 +377,9 @@ class Tab:
                     shown.update(str(c["item"]) for c in op.get("cards", []))
             if self._expect is not None:
                 card, column, _ = self._expect
-                if element_id == self.by_test_id.get(column) and any(
-                    op.get("op") == "put" and f"card-{op['card']['item']}" == card
-                    for op in ops
+                # A put, or a whole board (a tab checked again) that shows it.
+                if element_id == self.by_test_id.get(column) and (
+                    card[len("card-") :] in shown
                 ):
                     self._arrived(now)
         self._check_ready()

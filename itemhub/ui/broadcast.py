@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from itemhub.ui.components.cards import CardFaces
 from itemhub.ui.session import SessionGuard, in_thread
 
 REMOVED = sys.maxsize  # the "version" of a deleted item
+RECENT_MESSAGES = 64
 
 Ops = dict[str, list[dict[str, Any]]]  # operations by column name
 
@@ -86,6 +88,7 @@ class BoardTab:
     guard: SessionGuard
     columns: list[BoardColumn] = field(default_factory=list)
     checking: bool = False  # its session is being checked again: sent nothing
+    seq: int = 0  # the last change sent to it
 
 
 class SharedBoard:
@@ -103,6 +106,9 @@ class SharedBoard:
         # (REMOVED: deleted), so the load cannot bring back an older state.
         self._seen: dict[UUID, int] | None = {}
         self.loading: asyncio.Task[None] | None = None
+        # The last messages sent: a tab that missed a few (its session was
+        # being checked again) gets them, not the whole board.
+        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_MESSAGES)
 
     def card(self, item_id: UUID) -> ItemCard | None:
         """The state of an item this board shows."""
@@ -139,6 +145,13 @@ class SharedBoard:
         if ops and self._seen is None:
             self.seq += 1
         return ops
+
+    def since(self, seq: int) -> list[dict[str, Any]] | None:
+        """The messages after ``seq``, or None if not all are kept."""
+        missed = [m for m in self.recent if m["seq"] > seq]
+        if len(missed) != self.seq - seq:
+            return None
+        return missed
 
     def state(self) -> dict[str, Any]:
         """The message that makes a browser show exactly this board."""
@@ -243,16 +256,27 @@ class BoardBroadcast:
         tab.client.on_delete(lambda: self._leave(board, tab))
         # A reconnected socket may have missed messages meanwhile.
         tab.client.on_connect(lambda: self.sync(board, tab))
+        tab.seq = board.seq
 
     def sync(self, board: SharedBoard, tab: BoardTab, known: int | None = None) -> None:
         """Send the tab the whole board, unless it has the board's ``known`` seq."""
         if not board.seq or tab.checking or tab.guard.ended:
             return  # not loaded yet, or the tab gets it once checked again
         if known == board.seq:
-            message = {"seq": board.seq, "sync": True, "columns": {}}
+            _send({"seq": board.seq, "sync": True, "columns": {}}, [tab.client.id])
         else:
-            message = board.state()
-        _send(message, [tab.client.id])
+            _send(board.state(), [tab.client.id])
+        tab.seq = board.seq
+
+    def catch_up(self, board: SharedBoard, tab: BoardTab) -> None:
+        """Send the tab what it missed: the messages if kept, else the board."""
+        missed = board.since(tab.seq) if tab.seq else None
+        if missed is None:
+            self.sync(board, tab)
+            return
+        for message in missed:
+            _send(message, [tab.client.id])
+        tab.seq = board.seq
 
     def on_deltas(self, deltas: Sequence[Delta]) -> None:
         """Apply a batch to every shared board and send each its operations."""
@@ -261,10 +285,15 @@ class BoardBroadcast:
             # Every batch checks the tabs, not only one with card changes: a
             # user change (a deactivation, say) ends the tabs it concerns.
             recipients = self._recipients(board)
-            if ops and board.seq and recipients:
-                _send({"seq": board.seq, "columns": ops}, recipients)
+            if ops and board.seq:
+                message = {"seq": board.seq, "columns": ops}
+                board.recent.append(message)
+                if recipients:
+                    _send(message, [tab.client.id for tab in recipients])
+                for tab in recipients:
+                    tab.seq = board.seq
 
-    def _recipients(self, board: SharedBoard) -> list[str]:
+    def _recipients(self, board: SharedBoard) -> list[BoardTab]:
         recipients = []
         for tab in list(board.tabs.values()):
             if tab.guard.ended:
@@ -272,7 +301,7 @@ class BoardBroadcast:
             elif tab.checking:
                 continue
             elif tab.guard.unchanged():
-                recipients.append(tab.client.id)
+                recipients.append(tab)
             else:
                 # A user or the session changed since the tab's last check.
                 tab.checking = True
@@ -292,7 +321,7 @@ class BoardBroadcast:
             return
         for column in tab.columns:
             column.follow(board.columns[column.name], board.seq)
-        self.sync(board, tab)
+        self.catch_up(board, tab)
 
     def _leave(self, board: SharedBoard, tab: BoardTab) -> None:
         if board.tabs.get(tab.client.id) is tab:

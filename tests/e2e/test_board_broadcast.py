@@ -16,6 +16,7 @@ from nicegui.testing import User
 
 from itemhub.commands import ReassignItem, RegisterUser
 from itemhub.ui.components.board_column import BOARD_EVENT
+from itemhub.ui.session import SessionGuard
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
 from tests.e2e.ui_helpers import (
     RETRIES,
@@ -27,6 +28,7 @@ from tests.e2e.ui_helpers import (
 
 ALICE = ("alice@example.com", "alice-password")
 BOB = ("bob@example.com", "bob-password")
+WAIT = 10.0  # seconds; a safety net only
 
 
 @dataclass(frozen=True)
@@ -138,3 +140,33 @@ async def test_each_tab_gets_only_the_cards_its_user_may_see(
     for message in to_alice:
         assert set(message.rooms) == {_client_id(alice), _client_id(alice_again)}
     assert len(to_alice) == 2  # her card put, then dropped
+
+
+async def test_a_tab_checked_again_gets_the_changes_it_missed_not_the_board(
+    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del app_env
+    await _register(*ALICE)
+    await login(user, *ALICE)
+    gate = asyncio.Event()
+    checking = asyncio.Event()
+    check = SessionGuard.check
+
+    async def held_check(guard: SessionGuard, *, acting: bool = True) -> bool:
+        if not acting:
+            checking.set()
+            await gate.wait()  # still checking while the change below goes out
+        return await check(guard, acting=acting)
+
+    monkeypatch.setattr(SessionGuard, "check", held_check)
+    sent = _record_broadcasts(monkeypatch)
+    # A user change: the tab's next update waits for a check of its session.
+    await _register("zed@example.com", "zed-password")
+    await asyncio.wait_for(checking.wait(), WAIT)
+    missed = await _create_through_rest(*ALICE, "made while checking")
+    assert not [s for s in sent if s.mentions(missed)]  # held back meanwhile
+    gate.set()
+    await user.should_see("made while checking", retries=RETRIES)
+    to_tab = [s for s in sent if _client_id(user) in s.rooms]
+    assert any(s.mentions(missed) and '"op":"put"' in s.text for s in to_tab)
+    assert not [s for s in to_tab if '"sync":true' in s.text]
