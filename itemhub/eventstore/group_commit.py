@@ -52,7 +52,6 @@ class GroupCommit:
         self._changed = threading.Condition()
         self._queued: list[_Save] = []
         self._writing = False
-        self.transactions = 0  # written so far, for tests and benchmarks
 
     def insert(self, events: Sequence[StoredEvent]) -> Sequence[int] | None:
         """Insert the events (maybe with others'); their positions, in order."""
@@ -80,7 +79,6 @@ class GroupCommit:
             return len(self._queued)
 
     def _write(self, batch: list[_Save]) -> None:
-        self.transactions += 1
         if len(batch) == 1:
             batch[0].run(self._insert)
             return
@@ -90,7 +88,6 @@ class GroupCommit:
             # One of them conflicts (another save of the same aggregate won),
             # and the transaction wrote nothing: each alone, so only it fails.
             for save in batch:
-                self.transactions += 1
                 save.run(self._insert)
             return
         except BaseException as exc:  # an outage: every caller gets it

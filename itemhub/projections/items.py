@@ -45,6 +45,7 @@ class ItemsProjection(Projection):
         self._in_memory = False
         self._dirty: set[UUID] = set()  # items changed or gone since the last write
         self._owners_dirty: set[UUID] = set()
+        self._written = False  # the first write goes into empty tables
 
     def _upsert(self, conn: Connection) -> Any:
         """The row upsert, built once per dialect."""
@@ -74,6 +75,7 @@ class ItemsProjection(Projection):
         }
         self._in_memory = conn.execute(select(t.c.id).limit(1)).first() is None
         self.state.rows, self._dirty, self._owners_dirty = {}, set(), set()
+        self._written = False
 
     def apply(self, conn: Connection, events: Sequence[EventAt]) -> list[Delta]:
         """Fold the batch in memory, then write each changed row once."""
@@ -116,26 +118,25 @@ class ItemsProjection(Projection):
             conn.execute(delete(t).where(t.c.id.in_(gone)))
         changed = [rows[i] for i in self._dirty if i in rows]
         owners = [{"id": i, "name": self.state.owners[i]} for i in self._owners_dirty]
-        if self._first_write(conn):
+        if not self._written:
             bulk_insert(conn, t, changed)
             bulk_insert(conn, o, owners)
+            self._written = True
         else:
             if changed:
                 conn.execute(self._upsert(conn), changed)
             if owners:
-                stmt = _insert_for(conn)(o)
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[o.c.id], set_={"name": stmt.excluded.name}
-                    ),
-                    owners,
-                )
+                self._upsert_owners(conn, owners)
         self._dirty, self._owners_dirty = set(), set()
 
-    def _first_write(self, conn: Connection) -> bool:
-        t = self.tables.items
-        return conn.execute(select(t.c.id).limit(1)).first() is None and not (
-            conn.execute(select(self.tables.item_owners.c.id).limit(1)).first()
+    def _upsert_owners(self, conn: Connection, owners: list[dict[str, Any]]) -> None:
+        o = self.tables.item_owners
+        stmt = _insert_for(conn)(o)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[o.c.id], set_={"name": stmt.excluded.name}
+            ),
+            owners,
         )
 
     def _fold_and_write(self, conn: Connection, events: Sequence[EventAt]) -> Folded:
@@ -190,15 +191,10 @@ class ItemsProjection(Projection):
     def _write(self, conn: Connection, folded: Folded) -> None:
         rows, changed, removed = folded.rows, folded.changed, folded.removed
         owners_changed = folded.owners_changed
-        t, o = self.tables.items, self.tables.item_owners
-        ins = _insert_for(conn)
+        t = self.tables.items
         if owners_changed:
-            stmt = ins(o)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[o.c.id], set_={"name": stmt.excluded.name}
-                ),
-                [{"id": k, "name": v} for k, v in owners_changed.items()],
+            self._upsert_owners(
+                conn, [{"id": k, "name": v} for k, v in owners_changed.items()]
             )
             # Rows of this batch took the name as the fold met it; the rest here.
             for owner_id, name in owners_changed.items():

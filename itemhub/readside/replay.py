@@ -85,7 +85,7 @@ def replay_into_scratch(
                 table.drop(conn, checkfirst=True)
                 table.create(conn)
             projection.load(conn)
-    position, count = _replay(app, projections, 0, store=store, progress=progress)
+    position, count = _replay(app, projections, 0, store.writer.begin, progress)
     return projections, position, count
 
 
@@ -93,37 +93,31 @@ def _replay(
     app: ItemHub,
     projections: Sequence[Projection],
     after: int,
-    *,
-    store: ReadStore | None = None,
-    conn: Connection | None = None,
+    begin: Callable[[], AbstractContextManager[Connection]],
     progress: Progress | None = None,
 ) -> tuple[int, int]:
     """Replay the log after ``after``; the position covered and the events read.
 
-    Page by page in transactions of ``store``, or all in ``conn``. Only the
-    events the projections fold are read; the position covered is at least
-    the head the replay started from, whose other events they do not need.
+    Each chunk of pages, and the projections' final writes, run in a
+    transaction from ``begin``. Only the events the projections fold are
+    read; the position covered is at least the head the replay started from,
+    whose other events they do not need.
     """
     head = head_position(app)
     position, count = after, 0
     batches = iter_batches(app, after, topics=_topics(projections))
     while chunk := list(islice(batches, PAGES_PER_TRANSACTION)):
-        with nullcontext(conn) if conn is not None else _begin(store) as txn:
+        with begin() as conn:
             for batch in chunk:
                 for projection in projections:
-                    projection.replay(txn, batch)
+                    projection.replay(conn, batch)
                 position, count = batch[-1][1], count + len(batch)
         if progress is not None:
             progress(position, max(head, position))
-    with nullcontext(conn) if conn is not None else _begin(store) as txn:
+    with begin() as conn:
         for projection in projections:
-            projection.finish(txn)
+            projection.finish(conn)
     return max(position, head), count
-
-
-def _begin(store: ReadStore | None) -> AbstractContextManager[Connection]:
-    assert store is not None
-    return store.writer.begin()
 
 
 def rebuild(
@@ -158,7 +152,7 @@ def rebuild_together(
             ).all()
         )
         # Whatever arrived meanwhile.
-        position, more = _replay(app, projections, position, conn=conn)
+        position, more = _replay(app, projections, position, lambda: nullcontext(conn))
         count += more
         for name, projection in zip(names, projections, strict=True):
             for source, target in zip(projection.owned, live.of(name), strict=True):
