@@ -262,6 +262,12 @@ class BoardBroadcast:
         """Send the tab the whole board, unless it has the board's ``known`` seq."""
         if not board.seq or tab.checking or tab.guard.ended:
             return  # not loaded yet, or the tab gets it once checked again
+        if not tab.guard.unchanged():
+            self._check_later(board, tab)  # it gets the board once it holds
+            return
+        self._send_board(board, tab, known)
+
+    def _send_board(self, board: SharedBoard, tab: BoardTab, known: int | None) -> None:
         if known == board.seq:
             _send({"seq": board.seq, "sync": True, "columns": {}}, [tab.client.id])
         else:
@@ -269,10 +275,11 @@ class BoardBroadcast:
         tab.seq = board.seq
 
     def catch_up(self, board: SharedBoard, tab: BoardTab) -> None:
-        """Send the tab what it missed: the messages if kept, else the board."""
+        """Send a tab whose check has just held what it missed: the messages if
+        kept, else the board."""
         missed = board.since(tab.seq) if tab.seq else None
         if missed is None:
-            self.sync(board, tab)
+            self._send_board(board, tab, None)
             return
         for message in missed:
             _send(message, [tab.client.id])
@@ -303,12 +310,16 @@ class BoardBroadcast:
             elif tab.guard.unchanged():
                 recipients.append(tab)
             else:
-                # A user or the session changed since the tab's last check.
-                tab.checking = True
-                for column in tab.columns:
-                    column.freeze()
-                background_tasks.create(self._check_again(board, tab))
+                self._check_later(board, tab)
         return recipients
+
+    def _check_later(self, board: SharedBoard, tab: BoardTab) -> None:
+        """A user or the session changed since the tab's last check: freeze it
+        and check again; meanwhile it is sent nothing."""
+        tab.checking = True
+        for column in tab.columns:
+            column.freeze()
+        background_tasks.create(self._check_again(board, tab))
 
     async def _check_again(self, board: SharedBoard, tab: BoardTab) -> None:
         try:

@@ -13,13 +13,15 @@ import httpx
 import pytest
 from nicegui import core, json
 from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
 
-from itemhub.commands import ReassignItem, RegisterUser
-from itemhub.ui.components.board_column import BOARD_EVENT
+from itemhub.commands import DeactivateUser, ReassignItem, RegisterUser
+from itemhub.ui.components.board_column import BOARD_EVENT, SYNC
 from itemhub.ui.session import SessionGuard
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_context
 from tests.e2e.ui_helpers import (
     RETRIES,
+    columns,
     login,
     route_navigation,
     running_app,
@@ -170,3 +172,29 @@ async def test_a_tab_checked_again_gets_the_changes_it_missed_not_the_board(
     to_tab = [s for s in sent if _client_id(user) in s.rooms]
     assert any(s.mentions(missed) and '"op":"put"' in s.text for s in to_tab)
     assert not [s for s in to_tab if '"sync":true' in s.text]
+
+
+async def test_a_tab_of_a_deactivated_user_that_asks_for_the_board_gets_nothing(
+    app_env: Path, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del app_env
+    hub = running_hub()
+    alice = await _register(*ALICE)
+    await login(user, *ALICE)
+    await _create_through_rest(*ALICE, "alice's card")
+    await user.should_see("alice's card", retries=RETRIES)
+    tab = _client_id(user)
+    sent = _record_broadcasts(monkeypatch)
+    # The deactivation's push has not reached this process's pages yet when
+    # the browser asks for the whole board (it mounted, or reconnected).
+    loop = asyncio.get_running_loop()
+    hub.feed.bind(None)
+    try:
+        await asyncio.to_thread(
+            hub.bus.handle, DeactivateUser(user_id=alice), admin_context(hub)
+        )
+        UserInteraction(user, {columns(user)[0]}, None).trigger(SYNC, {"seq": 0})
+        await user.should_see("Log in to ItemHub", retries=RETRIES)
+    finally:
+        hub.feed.bind(loop)
+    assert not [s for s in sent if tab in s.rooms]
