@@ -15,7 +15,7 @@ import argparse
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import ClassVar
 
@@ -138,6 +138,23 @@ def commands_per_second(backend: Backend, extra: bool, seconds: float) -> float:
             return sum(done) / (time.perf_counter() - started)
 
 
+def four_and_eight(
+    backend: Backend,
+    seconds: float,
+    rounds: int,
+    log: Callable[[str], None] = print,
+) -> tuple[float, float]:
+    """Mean commands/s with 4 and with 8 read models, in alternating rounds."""
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    for n in range(rounds):
+        for extra in (False, True) if n % 2 == 0 else (True, False):
+            rate = commands_per_second(backend, extra, seconds)
+            rates[extra].append(rate)
+            log(f"  {backend}: {4 + EXTRA * extra} read models {rate:,.0f}/s")
+    four, eight = (sum(r) / len(r) for r in (rates[False], rates[True]))
+    return four, eight
+
+
 def main(argv: list[str] | None = None) -> None:
     """Alternate 4 and 8 read models; print each round and the ratio."""
     parser = argparse.ArgumentParser(prog="python -m bench.read_models")
@@ -146,13 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     seconds, rounds = (3.0, 1) if args.quick else (10.0, 2)
     load = os.getloadavg()[0]
-    rates: dict[bool, list[float]] = {False: [], True: []}
-    for n in range(rounds):
-        for extra in (False, True) if n % 2 == 0 else (True, False):
-            rate = commands_per_second(args.backend, extra, seconds)
-            rates[extra].append(rate)
-            print(f"  {args.backend}: {4 + EXTRA * extra} read models {rate:,.0f}/s")
-    four, eight = (sum(r) / len(r) for r in (rates[False], rates[True]))
+    four, eight = four_and_eight(args.backend, seconds, rounds, print)
     ratio = eight / four
     verdict = "met" if ratio >= TARGET else "not met"
     print(

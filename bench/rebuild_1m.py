@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 from bench.backends import Backend, fresh_database, opened_hub
 from bench.rebuild import populate
@@ -54,6 +55,23 @@ def rebuild_in_a_process(database_url: str) -> tuple[float, float, str]:
     return seconds, peak, said[-1].strip() if said else output.strip()[-200:]
 
 
+def measure(
+    backend: Backend, items: int, log: Callable[[str], None] = print
+) -> tuple[int, float, float, str]:
+    """Populate a fresh database, rebuild it in a child process: the head,
+    seconds, peak RSS (MiB) and what ``itemhub rebuild`` said."""
+    with fresh_database(backend) as url:
+        with opened_hub(url) as hub:
+            started = time.perf_counter()
+            head = populate(hub.app, items, 10, "spread")
+            log(
+                f"populated {head:,} events in {time.perf_counter() - started:.0f} s "
+                f"({backend})"
+            )
+        seconds, peak, said = rebuild_in_a_process(url)
+    return head, seconds, peak, said
+
+
 def main(argv: list[str] | None = None) -> None:
     """Populate, rebuild in a child process, print the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.rebuild_1m")
@@ -62,16 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     backend: Backend = args.backend
     load = os.getloadavg()[0]
-    with fresh_database(backend) as url:
-        with opened_hub(url) as hub:
-            started = time.perf_counter()
-            head = populate(hub.app, args.items, 10, "spread")
-            print(
-                f"populated {head:,} events in {time.perf_counter() - started:.0f} s "
-                f"({backend})",
-                flush=True,
-            )
-        seconds, peak, said = rebuild_in_a_process(url)
+    head, seconds, peak, said = measure(backend, args.items, print)
     print(f"itemhub rebuild said: {said}")
     met = seconds <= SECONDS_TARGET and peak <= RSS_TARGET_MIB
     print(

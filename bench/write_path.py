@@ -27,9 +27,10 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import cluster, read_models, rebuild_1m, versus_crud
-from bench.backends import Backend, fresh_database, opened_hub
+from bench.backends import Backend
 from bench.commands import measure_commands
-from bench.rebuild import measure_rebuild, populate
+from bench.latency import percentile
+from bench.rebuild import measure_rebuild
 
 console = Console(width=200)
 
@@ -79,7 +80,7 @@ def read_your_writes(quick: bool) -> list[Row]:
     """Single-client commands with read-your-writes against raw saves (part a)."""
     ops, ryw_ops = (300, 150) if quick else (3000, 1500)
     ratios = {
-        backend: measure_commands(backend, ops, ryw_ops, log=lambda _: None).ryw_ratio
+        backend: measure_commands(backend, ops, ryw_ops, log=_quiet).ryw_ratio
         for backend in ("sqlite", "postgres")
     }
     return [
@@ -96,13 +97,7 @@ def read_your_writes(quick: bool) -> list[Row]:
 def eight_read_models(quick: bool) -> list[Row]:
     """Write throughput with 4 trivial read models added (bench.read_models)."""
     seconds, rounds = (3.0, 1) if quick else (10.0, 2)
-    rates: dict[bool, list[float]] = {False: [], True: []}
-    for n in range(rounds):
-        for extra in (False, True) if n % 2 == 0 else (True, False):
-            rates[extra].append(
-                read_models.commands_per_second("postgres", extra, seconds)
-            )
-    four, eight = (sum(r) / len(r) for r in (rates[False], rates[True]))
+    four, eight = read_models.four_and_eight("postgres", seconds, rounds, _quiet)
     return [
         Row(
             "write throughput with 8 read models ÷ with 4",
@@ -136,7 +131,7 @@ def fan_out(quick: bool) -> list[Row]:
             stdout=subprocess.DEVNULL,
         )
         stages = {s["clients"]: s for s in json.loads(out.read_text())["stages"]}
-    p99 = {n: _percentile(stages[n]["latency_ms"], 99) for n in (200, 1000)}
+    p99 = {n: percentile(stages[n]["latency_ms"], 99) for n in (200, 1000)}
     small, big = stages[200], stages[1000]
     per_tab = (big["server_cpu_ms"] - small["server_cpu_ms"]) / 800
     return [
@@ -166,7 +161,7 @@ def rebuild_rates(quick: bool) -> list[Row]:
         ("postgres", 30_000),
     )
     for backend, target in backends:
-        figures = measure_rebuild(backend, items, 10, top, log=lambda _: None)
+        figures = measure_rebuild(backend, items, 10, top, log=_quiet)
         spread = [f for f in figures if f.moves == "spread"]
         (top_figure,) = [f for f in figures if f.moves == "top"]
         slowest = min(spread, key=lambda f: f.rate)
@@ -193,10 +188,7 @@ def rebuild_rates(quick: bool) -> list[Row]:
 def full_rebuild(quick: bool) -> list[Row]:
     """``itemhub rebuild`` of a 1M-event log on PostgreSQL (bench.rebuild_1m)."""
     items = 10_000 if quick else 100_000
-    with fresh_database("postgres") as url:
-        with opened_hub(url) as hub:
-            head = populate(hub.app, items, 10, "spread")
-        seconds, peak, _ = rebuild_1m.rebuild_in_a_process(url)
+    head, seconds, peak, _ = rebuild_1m.measure("postgres", items, _quiet)
     return [
         Row(
             f"full rebuild of {head / 1e6:.1f}M events, all read models, PostgreSQL",
@@ -240,9 +232,9 @@ MEASURES: dict[str, Measure] = {
 }
 
 
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
+def _quiet(message: str) -> None:
+    """Progress lines of the benchmarks run here are not printed."""
+    del message
 
 
 def main(argv: list[str] | None = None) -> None:
