@@ -7,39 +7,16 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from itemhub.commands import Channel
-from itemhub.events import EventMeta, Item
+from itemhub.events import Item
 from itemhub.eventstore.group_commit import GroupCommit, GroupCommitting
 from itemhub.runtime import Hub
+from tests.unit.conftest import meta, new_item
 
 WAIT = 10.0  # seconds; a safety net only
-
-
-def _meta() -> EventMeta:
-    return EventMeta(
-        actor_id=uuid4(),
-        actor_name="tester",
-        channel=Channel.API,
-        correlation_id=uuid4(),
-        command_id=uuid4(),
-    )
-
-
-def _new_item(title: str) -> Item:
-    return Item.create(
-        item_id=uuid4(),
-        title=title,
-        description="",
-        column="Todo",
-        position=None,
-        owner_id=uuid4(),
-        meta=_meta(),
-    )
 
 
 @dataclass
@@ -116,8 +93,8 @@ def test_saves_that_queue_meanwhile_share_one_transaction(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     held = HeldFirstWrite(_group(hub), monkeypatch)
-    first, first_threads = _run({"first": _saver(hub, _new_item("first"))})
-    items = {f"item {n}": _new_item(f"item {n}") for n in range(8)}
+    first, first_threads = _run({"first": _saver(hub, new_item(title="first"))})
+    items = {f"item {n}": new_item(title=f"item {n}") for n in range(8)}
     outcomes, threads = _run({name: _saver(hub, i) for name, i in items.items()})
     held.until_queued(len(items))
     held.release.set()
@@ -139,18 +116,18 @@ def test_saves_that_queue_meanwhile_share_one_transaction(
 def test_one_conflicting_save_among_many_fails_alone(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    contested = _new_item("contested")
+    contested = new_item(title="contested")
     hub.app.save(contested)
     # Two commands moved the same item from the same version: one must lose.
     mine: Item = hub.app.repository.get(contested.id)
     theirs: Item = hub.app.repository.get(contested.id)
-    mine.move(column="Doing", position=0, meta=_meta())
-    theirs.move(column="Done", position=0, meta=_meta())
+    mine.move(column="Doing", position=0, meta=meta())
+    theirs.move(column="Done", position=0, meta=meta())
     before = _stored(hub)
 
     held = HeldFirstWrite(_group(hub), monkeypatch)
-    first, first_threads = _run({"first": _saver(hub, _new_item("first"))})
-    items = {f"item {n}": _new_item(f"item {n}") for n in range(8)}
+    first, first_threads = _run({"first": _saver(hub, new_item(title="first"))})
+    items = {f"item {n}": new_item(title=f"item {n}") for n in range(8)}
     saves = {name: _saver(hub, i) for name, i in items.items()}
     saves |= {"mine": _saver(hub, mine), "theirs": _saver(hub, theirs)}
     outcomes, threads = _run(saves)

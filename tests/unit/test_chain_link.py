@@ -8,8 +8,9 @@ from uuid import uuid4
 
 from eventsourcing.utils import get_topic
 
-from itemhub.events import Channel, EventMeta, Item
+from itemhub.events import Item
 from itemhub.projections.chain import GENESIS, _default, link
+from tests.unit.conftest import meta
 
 
 def _as_first_written(previous: str, event: object, position: int) -> str:
@@ -24,13 +25,7 @@ def _as_first_written(previous: str, event: object, position: int) -> str:
 
 
 def test_links_are_the_same_text_as_the_first_version_computed() -> None:
-    meta = EventMeta(
-        actor_id=uuid4(),
-        actor_name="Zoë ✓",
-        channel=Channel.API,
-        correlation_id=uuid4(),
-        command_id=uuid4(),
-    )
+    who = meta(actor_name="Zoë ✓")
     item = Item.create(
         item_id=uuid4(),
         title='Ünïcode "quoted" title',
@@ -38,9 +33,9 @@ def test_links_are_the_same_text_as_the_first_version_computed() -> None:
         column="Todo",
         position=3,
         owner_id=uuid4(),
-        meta=meta,
+        meta=who,
     )
-    item.move(column="Done", position=0, meta=meta)
+    item.move(column="Done", position=0, meta=who)
     previous = GENESIS
     for position, event in enumerate(item.collect_events(), start=41):
         expected = _as_first_written(previous, event, position)
